@@ -1,0 +1,3 @@
+from counterweight.cli import run
+
+run()
