@@ -1,0 +1,147 @@
+"""Market caps on every date from occasional snapshots, and share classes counted once.
+
+Estimation between snapshots
+----------------------------
+A snapshot gives a company's market cap ``C_s`` on snapshot date ``s``. It reflects the close of
+the last trading session *strictly before* ``s`` (the anchor ``a(s)``): snapshots are taken
+overnight or before the open (the sample's are; verified against its quoted prices). With
+total-return prices ``P`` the implied holding is ``H_s = C_s / P_{a(s)}`` and the cap on date t is
+
+    cap_t = H_{s*} * P_t,        s* = the latest snapshot with a(s*) <= t   (method "previous")
+
+and, before the first snapshot, the first one (flagged as a backward estimate). Every value not
+on an anchor date is flagged as estimated. Method ``"interpolate"`` interpolates log H linearly in
+time between the surrounding snapshots; it uses a later snapshot, so it looks ahead and must not
+feed a backtest (it is meant for descriptive history only).
+
+Error of the estimate: with total-return prices, ``H`` absorbs the dividends, so the estimate
+drifts from the true cap by the dividend yield per year (about 1.3%/yr for the S&P 500), and by
+net share issuance or buybacks since the snapshot (a few % a year for heavy buyers). Splits do
+not matter: prices are split-adjusted.
+
+Share classes
+-------------
+Some sources (the sample's) report the *whole company's* cap on every share class: GOOGL and GOOG
+each carry Alphabet's cap (the class price x all shares). :func:`split_company_level_caps`
+detects that case per issuer and date — the implied share counts ``cap / price`` of the classes
+agree within a tolerance — and replaces it by the company cap (mean of the class figures)
+divided equally among the classes, so that summing the classes gives the company once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+COMPANY_LEVEL_TOL = 0.005
+
+
+def split_company_level_caps(
+    snapshots: pd.DataFrame,
+    issuer_of: Mapping[str, str],
+    tol: float = COMPANY_LEVEL_TOL,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Split company-level caps reported on each share class; returns (snapshots, notes).
+
+    ``snapshots`` has columns date, ticker, market_cap and price (the quoted price). For each
+    (date, issuer) with several classes whose implied share counts (market_cap / price) agree
+    within ``tol`` (relative), each class gets mean(market_cap) / n_classes. Other rows are kept.
+    A ``cap_basis`` column records "reported" or "company-level split equally".
+    """
+    out = snapshots.copy()
+    out["cap_basis"] = "reported"
+    if out.empty:
+        return out, []
+    issuer = out["ticker"].map(lambda t: issuer_of.get(t, t))
+    out["_issuer"] = issuer
+    notes: list[str] = []
+    multi = out.groupby(["date", "_issuer"])["ticker"].transform("size") > 1
+    if not multi.any():
+        return out.drop(columns="_issuer"), notes
+    sub = out[multi]
+    implied = sub["market_cap"] / sub["price"]
+    grp = implied.groupby([sub["date"], sub["_issuer"]])
+    spread = grp.transform("max") / grp.transform("min") - 1.0
+    company = spread <= tol
+    idx = sub.index[company.to_numpy()]
+    if len(idx):
+        g = out.loc[idx].groupby(["date", "_issuer"])["market_cap"]
+        out.loc[idx, "market_cap"] = g.transform("mean") / g.transform("size")
+        out.loc[idx, "cap_basis"] = "company-level split equally"
+        names = sorted(set(out.loc[idx, "_issuer"]))
+        notes.append(
+            "company-level caps reported on each share class were split equally among the classes "
+            f"({', '.join(names)}), so each issuer is counted once"
+        )
+    return out.drop(columns="_issuer"), notes
+
+
+def anchor_positions(dates: pd.DatetimeIndex, snapshot_dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """Position of the last trading date strictly before each snapshot date (-1 if none)."""
+    return dates.searchsorted(pd.DatetimeIndex(snapshot_dates), side="left") - 1
+
+
+def estimate_caps(
+    prices: pd.DataFrame,
+    snapshots: pd.DataFrame,
+    method: str = "previous",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Caps on every date of ``prices`` from cap snapshots; returns (caps, estimated_mask).
+
+    ``prices``: wide (dates x tickers) total-return prices. ``snapshots``: long with columns
+    date, ticker, market_cap (USD; already split by share class). See the module docstring for
+    the method. Tickers without any snapshot get NaN caps. A snapshot whose anchor price is
+    missing is skipped.
+    """
+    if method not in ("previous", "interpolate"):
+        raise ValueError(f"unknown cap estimation method {method!r}: use 'previous' or 'interpolate'")
+    dates = pd.DatetimeIndex(prices.index)
+    tickers = pd.Index(prices.columns)
+    t_count, n = len(dates), len(tickers)
+    px = prices.to_numpy(dtype=float)
+    holding = np.full((t_count, n), np.nan)
+    anchor = np.zeros((t_count, n), dtype=bool)
+    snaps = snapshots.dropna(subset=["market_cap"])
+    snaps = snaps[snaps["ticker"].isin(tickers)]
+    if len(snaps):
+        rows = anchor_positions(dates, snaps["date"])
+        cols = tickers.get_indexer(snaps["ticker"])
+        ok = rows >= 0
+        rows, cols = rows[ok], cols[ok]
+        caps = snaps["market_cap"].to_numpy(dtype=float)[ok]
+        p = px[rows, cols]
+        good = np.isfinite(p) & (p > 0) & np.isfinite(caps) & (caps >= 0)
+        rows, cols, caps, p = rows[good], cols[good], caps[good], p[good]
+        # later snapshots with the same anchor overwrite earlier ones (snapshots sorted by date)
+        order = np.argsort(pd.DatetimeIndex(snaps["date"]).to_numpy()[ok][good], kind="stable")
+        holding[rows[order], cols[order]] = caps[order] / p[order]
+        anchor[rows, cols] = True
+    h = pd.DataFrame(holding, index=dates, columns=tickers)
+    if method == "previous":
+        filled = h.ffill().bfill()
+    else:
+        logh = np.log(h)
+        filled = np.exp(logh.interpolate(method="index", limit_area="inside")).ffill().bfill()
+    caps_out = filled * prices
+    caps_out = caps_out.where(np.isfinite(caps_out))
+    estimated = caps_out.notna() & ~pd.DataFrame(anchor, index=dates, columns=tickers)
+    return caps_out, estimated
+
+
+def caps_from_shares(prices: pd.DataFrame, shares: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Caps = shares x price, with shares given as snapshots (long: date, ticker, shares).
+
+    Shares are carried forward from the latest snapshot on or before each date (before the first
+    one, the first one); values not on a snapshot date are flagged estimated. ``prices`` should be
+    unadjusted closes for exact caps; with total-return prices the dividend drift of
+    :func:`estimate_caps` applies.
+    """
+    wide = shares.pivot_table(index="date", columns="ticker", values="shares", aggfunc="last")
+    wide = wide.reindex(columns=prices.columns)
+    on = wide.reindex(prices.index)
+    filled = wide.reindex(prices.index.union(wide.index)).ffill().bfill().reindex(prices.index)
+    caps = filled * prices
+    estimated = caps.notna() & on.isna()
+    return caps, estimated
