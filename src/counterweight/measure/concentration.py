@@ -1,0 +1,467 @@
+"""Index and portfolio concentration: top-N share, group share, HHI, effective N, sector weights.
+
+Every measure is a function of one row of weights ``w`` (non-negative, summing to 1 over the
+names held on that date):
+
+* top-N share ``S_N = sum of the N largest w_i`` (ties at the boundary do not matter: the sum
+  of the N largest values is the same whichever tied name is counted);
+* group share ``G = sum_{i in group} w_i``;
+* Herfindahl-Hirschman index ``HHI = sum_i w_i**2``, in ``[1/n, 1]`` for ``n`` names held;
+* effective number of names ``N_eff = 1 / HHI``, in ``[1, n]``.
+
+By default the names are **issuers**: share classes of one company (GOOG + GOOGL) are summed
+before ranking, so Alphabet is counted once in a top-10 and in the HHI. Group and sector shares
+are sums and do not depend on the level.
+
+Kernels take (T, K) float arrays, treat NaN as "not held" and process rows in blocks so that a
+5,000-name x 20-year panel never needs more than a few block-sized temporaries. The public API
+(:func:`concentration_history`, :func:`portfolio_concentration`, :func:`versus_history`)
+takes a :class:`~counterweight.market.Market` or labelled weights and returns labelled frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from counterweight.errors import DataUnavailableError, InputError
+from counterweight.groups import MAG7, Group
+from counterweight.market import Market, Provenance, normalize_ticker
+
+BLOCK_ROWS = 256
+"""Rows processed at once by the row-wise kernels (bounds temporary memory)."""
+
+TECH_PLUS_COMM = ("Information Technology", "Communication Services")
+"""The two GICS sectors that hold most mega-cap growth names, reported combined."""
+
+# --------------------------------------------------------------------------- kernels
+
+
+def sum_columns_by_code(x: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum the columns of ``x`` (T, N) that share a code into (T, n_groups).
+
+    NaN counts as 0; a group with no finite value on a date is NaN. Runs as one pass of
+    ``np.add.reduceat`` over the columns sorted by code (no Python loop over groups).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    codes = np.asarray(codes, dtype=np.intp)
+    t = x.shape[0]
+    out = np.full((t, n_groups), np.nan)
+    if x.shape[1] == 0:
+        return out
+    if n_groups == x.shape[1] and np.array_equal(np.sort(codes), np.arange(n_groups)):
+        out[:, codes] = x  # one column per group: a permutation, nothing to add
+        return out
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    for lo in range(0, t, BLOCK_ROWS):
+        xs = x[lo : lo + BLOCK_ROWS][:, order]
+        finite = np.isfinite(xs)
+        sums = np.add.reduceat(np.where(finite, xs, 0.0), starts, axis=1)
+        seen = np.logical_or.reduceat(finite, starts, axis=1)
+        out[lo : lo + BLOCK_ROWS, sorted_codes[starts]] = np.where(seen, sums, np.nan)
+    return out
+
+
+def normalize_rows(x: np.ndarray) -> np.ndarray:
+    """Weights ``w_ti = x_ti / sum_j x_tj`` over finite entries; rows without a positive sum are NaN.
+
+    Entries that are NaN stay NaN (not held). Negative entries are rejected by the callers.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    total = np.nansum(x, axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(total > 0, x / total, np.nan)
+    return w
+
+
+def top_n_shares(weights: np.ndarray, ns: Sequence[int]) -> np.ndarray:
+    """Share of the ``n`` largest weights per row, for each ``n`` in ``ns``: (T, len(ns)).
+
+    ``S_n = sum of the n largest w_ti`` with NaN as 0. With fewer than ``n`` names held the
+    share is the sum of all of them (1 for normalised weights). Rows that are all NaN are NaN.
+    One ``np.partition`` per block of rows isolates the largest ``max(ns)`` values, which are
+    then sorted; cost O(T * K) rather than a full sort.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    ns = [int(n) for n in ns]
+    if any(n < 1 for n in ns):
+        raise InputError("top-N needs N >= 1")
+    t, k = w.shape
+    out = np.full((t, len(ns)), np.nan)
+    if k == 0 or not ns:
+        return out
+    m = min(max(ns), k)
+    for lo in range(0, t, BLOCK_ROWS):
+        block = w[lo : lo + BLOCK_ROWS]
+        filled = np.where(np.isfinite(block), block, 0.0)
+        if m < k:
+            top = np.partition(filled, k - m, axis=1)[:, k - m :]
+        else:
+            top = filled
+        top = -np.sort(-top, axis=1)  # descending
+        csum = np.cumsum(top, axis=1)
+        any_held = np.isfinite(block).any(axis=1)
+        for j, n in enumerate(ns):
+            vals = csum[:, min(n, m) - 1]
+            out[lo : lo + BLOCK_ROWS, j] = np.where(any_held, vals, np.nan)
+    return out
+
+
+def hhi(weights: np.ndarray) -> np.ndarray:
+    """Herfindahl-Hirschman index per row, ``HHI_t = sum_i w_ti**2`` (fraction, not 10,000 scale).
+
+    NaN weights are not held; an all-NaN row is NaN. For ``n`` equal weights HHI = 1/n.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    out = np.full(w.shape[0], np.nan)
+    for lo in range(0, w.shape[0], BLOCK_ROWS):
+        block = w[lo : lo + BLOCK_ROWS]
+        finite = np.isfinite(block)
+        sq = np.where(finite, block, 0.0)
+        s = np.einsum("ij,ij->i", sq, sq)
+        out[lo : lo + BLOCK_ROWS] = np.where(finite.any(axis=1), s, np.nan)
+    return out
+
+
+def effective_n(weights: np.ndarray) -> np.ndarray:
+    """Effective number of names ``1 / HHI`` per row (NaN where HHI is NaN or 0)."""
+    h = hhi(weights)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(h > 0, 1.0 / h, np.nan)
+
+
+def masked_share(weights: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Share of the columns in ``mask`` (K,) per row: ``sum_{i in mask} w_ti`` (NaN as 0).
+
+    Rows that are all NaN give NaN.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    mask = np.asarray(mask, dtype=bool)
+    any_held = np.isfinite(w).any(axis=1)
+    s = np.nansum(w[:, mask], axis=1) if mask.any() else np.zeros(w.shape[0])
+    return np.where(any_held, s, np.nan)
+
+
+def count_held(weights: np.ndarray) -> np.ndarray:
+    """Number of names with a finite positive weight per row."""
+    w = np.asarray(weights, dtype=np.float64)
+    return np.sum(np.isfinite(w) & (w > 0), axis=1)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class HistoryReading:
+    """A current reading placed in its own history (all values fractions except ``n_obs``).
+
+    ``percentile`` is the share of observations up to the as-of date that are <= the current
+    value (1.0 = the highest reading on record), ``average`` the mean of those observations.
+    """
+
+    name: str
+    date: pd.Timestamp
+    current: float
+    average: float
+    percentile: float
+    minimum: float
+    maximum: float
+    max_date: pd.Timestamp | None
+    since: pd.Timestamp
+    n_obs: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "date": self.date.date().isoformat(),
+            "current": self.current,
+            "average": self.average,
+            "percentile": self.percentile,
+            "min": self.minimum,
+            "max": self.maximum,
+            "max_date": None if self.max_date is None else self.max_date.date().isoformat(),
+            "since": self.since.date().isoformat(),
+            "n_obs": self.n_obs,
+        }
+
+
+def versus_history(series: pd.Series, as_of: str | pd.Timestamp | None = None) -> HistoryReading:
+    """The reading on ``as_of`` (last date on or before it) against the series up to that date.
+
+    Only observations up to ``as_of`` are used (no look-ahead). NaN observations are ignored.
+    """
+    s = series.dropna()
+    if as_of is not None:
+        s = s[s.index <= pd.Timestamp(as_of)]
+    if s.empty:
+        raise DataUnavailableError(f"no history of '{series.name}' up to {as_of}")
+    vals = s.to_numpy(dtype=np.float64)
+    cur = float(vals[-1])
+    return HistoryReading(
+        name=str(series.name),
+        date=pd.Timestamp(s.index[-1]),
+        current=cur,
+        average=float(vals.mean()),
+        percentile=float(np.mean(vals <= cur)),
+        minimum=float(vals.min()),
+        maximum=float(vals.max()),
+        max_date=pd.Timestamp(s.index[int(np.argmax(vals))]),
+        since=pd.Timestamp(s.index[0]),
+        n_obs=len(vals),
+    )
+
+
+@dataclass(frozen=True)
+class ConcentrationHistory:
+    """Concentration measures on every date.
+
+    ``measures``: date x columns ``top1 top5 ...`` (shares), ``hhi``, ``effective_n``,
+    ``n_names`` (names held), one column per group share (its name) and ``IT + Comm``.
+    ``sectors``: date x GICS sector weights (sum to 1 where every name has a sector).
+    ``level`` is "issuer" or "ticker"; ``provenance`` says what the numbers came from.
+    """
+
+    measures: pd.DataFrame
+    sectors: pd.DataFrame
+    level: str
+    groups: tuple[str, ...]
+    provenance: Provenance = field(default_factory=Provenance)
+
+    def summary(self, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
+        """Each measure's current reading against its history up to ``as_of`` (one row each)."""
+        rows = [
+            versus_history(self.measures[c], as_of).to_dict()
+            for c in self.measures.columns
+            if c != "n_names" and self.measures[c].notna().any()
+        ]
+        return pd.DataFrame(rows).set_index("name")
+
+    def sector_summary(self, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
+        """Each sector's weight on ``as_of`` against its own history (largest first)."""
+        rows = [
+            versus_history(self.sectors[c], as_of).to_dict()
+            for c in self.sectors.columns
+            if self.sectors[c].notna().any()
+        ]
+        if not rows:
+            return pd.DataFrame()
+        return pd.DataFrame(rows).set_index("name").sort_values("current", ascending=False)
+
+
+def _measure_frame(
+    weights: np.ndarray,
+    dates: pd.DatetimeIndex,
+    top: Sequence[int],
+    group_masks: Sequence[tuple[str, np.ndarray]],
+    sector_of_column: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Shared core: weights (T, K) with column attributes -> (measures, sector weights)."""
+    cols: dict[str, np.ndarray] = {}
+    shares = top_n_shares(weights, top)
+    for j, n in enumerate(top):
+        cols[f"top{n}"] = shares[:, j]
+    cols["hhi"] = hhi(weights)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cols["effective_n"] = np.where(cols["hhi"] > 0, 1.0 / cols["hhi"], np.nan)
+    held = count_held(weights).astype(np.float64)
+    any_row = np.isfinite(weights).any(axis=1)
+    cols["n_names"] = np.where(any_row, held, np.nan)
+    for name, mask in group_masks:
+        cols[name] = masked_share(weights, mask)
+    sector_names = sorted({str(s) for s in sector_of_column if isinstance(s, str) and s})
+    sec_cols = {s: masked_share(weights, sector_of_column == s) for s in sector_names}
+    if all(s in sec_cols for s in TECH_PLUS_COMM):
+        cols["IT + Comm"] = sec_cols[TECH_PLUS_COMM[0]] + sec_cols[TECH_PLUS_COMM[1]]
+    measures = pd.DataFrame(cols, index=dates)
+    sectors = pd.DataFrame(sec_cols, index=dates)
+    sectors.columns.name = "sector"
+    return measures, sectors
+
+
+def _issuer_attributes(market: Market) -> tuple[np.ndarray, np.ndarray]:
+    """Sector of each issuer (first class's sector) and the first ticker of each issuer."""
+    codes = market.issuer_codes
+    first = np.full(len(market.issuers), -1, dtype=np.intp)
+    for pos in range(len(codes) - 1, -1, -1):
+        first[codes[pos]] = pos
+    sectors = market.securities["sector"].to_numpy(dtype=object)[first]
+    return sectors, first
+
+
+def concentration_history(
+    market: Market,
+    *,
+    groups: Iterable[Group] = (MAG7,),
+    top: Sequence[int] = (1, 5, 10),
+    issuer_level: bool = True,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+) -> ConcentrationHistory:
+    """Concentration of the index (point-in-time members, cap weights) on every date.
+
+    Weights are ``cap_ti / sum_j cap_tj`` over members with a known cap; with
+    ``issuer_level`` the caps of share classes are summed per issuer first. Dates on which no
+    member has a cap give NaN rows. A group's share counts its tickers that are members.
+    """
+    if start is not None or end is not None:
+        market = market.slice(start, end)
+    caps = np.where(market.members & np.isfinite(market.caps), market.caps, np.nan)
+    if np.any(caps < 0):
+        raise InputError("negative market caps in the market data")
+    group_list = list(groups)
+    if issuer_level:
+        codes = market.issuer_codes
+        n_iss = len(market.issuers)
+        weights = normalize_rows(sum_columns_by_code(caps, codes, n_iss))
+        col_sectors, _ = _issuer_attributes(market)
+        masks = []
+        for g in group_list:
+            gm = np.zeros(n_iss, dtype=bool)
+            gm[codes[g.mask(market)]] = True
+            masks.append((g.name, gm))
+    else:
+        weights = normalize_rows(caps)
+        col_sectors = market.securities["sector"].to_numpy(dtype=object)
+        masks = [(g.name, g.mask(market)) for g in group_list]
+    measures, sectors = _measure_frame(weights, market.dates, top, masks, col_sectors)
+    prov = market.provenance
+    if market.caps_estimated.any():
+        prov = prov.with_caveats(
+            "Some market caps are estimated between snapshots (shares held fixed x price)."
+        )
+    return ConcentrationHistory(
+        measures=measures,
+        sectors=sectors,
+        level="issuer" if issuer_level else "ticker",
+        groups=tuple(g.name for g in group_list),
+        provenance=prov,
+    )
+
+
+def portfolio_concentration(
+    weights: pd.DataFrame | pd.Series,
+    *,
+    securities: pd.DataFrame | None = None,
+    groups: Iterable[Group] = (MAG7,),
+    top: Sequence[int] = (1, 5, 10),
+    issuer_level: bool = True,
+) -> ConcentrationHistory:
+    """Concentration of any long-only portfolio: weights (date x ticker frame, or one Series).
+
+    Weights are renormalised to sum to 1 over the names held (cash is left out); NaN or 0 is
+    not held. ``securities`` (indexed by ticker, columns ``issuer`` and ``sector``) gives
+    issuer merging and sectors; without it every ticker is its own issuer and sector weights
+    are empty. Negative weights raise :class:`InputError`.
+    """
+    if isinstance(weights, pd.Series):
+        when = weights.name if isinstance(weights.name, pd.Timestamp) else pd.Timestamp.today()
+        frame = weights.to_frame().T
+        frame.index = pd.DatetimeIndex([when.normalize()])
+    else:
+        frame = weights
+    if not isinstance(frame.index, pd.DatetimeIndex):
+        raise InputError("portfolio weights must be indexed by date (a DatetimeIndex)")
+    frame = frame.copy()
+    frame.columns = [normalize_ticker(c) for c in frame.columns]
+    frame = frame.T.groupby(level=0, sort=False).sum(min_count=1).T  # repeated tickers add up
+    raw = frame.to_numpy(dtype=np.float64)
+    if np.any(raw < 0):
+        bad = frame.columns[np.any(raw < 0, axis=0)][0]
+        raise InputError(
+            f"negative weight for {bad}: concentration measures need long-only weights"
+        )
+    tickers = pd.Index(frame.columns)
+    sec = pd.DataFrame(index=tickers)
+    if securities is not None:
+        s = securities.copy()
+        s.index = pd.Index([normalize_ticker(t) for t in s.index])
+        sec = s[~s.index.duplicated()].reindex(tickers)
+    issuer = sec["issuer"] if "issuer" in sec.columns else pd.Series(np.nan, index=tickers)
+    issuer = issuer.astype(object).where(issuer.notna(), pd.Series(tickers, index=tickers))
+    sector = (
+        sec["sector"].to_numpy(dtype=object)
+        if "sector" in sec.columns
+        else np.full(len(tickers), np.nan, dtype=object)
+    )
+    group_list = list(groups)
+    dates = pd.DatetimeIndex(frame.index)
+    if issuer_level:
+        codes, uniques = pd.factorize(issuer.astype(str), sort=False)
+        codes = codes.astype(np.intp)
+        w = normalize_rows(sum_columns_by_code(raw, codes, len(uniques)))
+        first = np.full(len(uniques), -1, dtype=np.intp)
+        for pos in range(len(codes) - 1, -1, -1):
+            first[codes[pos]] = pos
+        col_sectors = sector[first]
+        masks = []
+        for g in group_list:
+            gm = np.zeros(len(uniques), dtype=bool)
+            gm[codes[tickers.isin(list(g.tickers))]] = True
+            masks.append((g.name, gm))
+    else:
+        w = normalize_rows(raw)
+        col_sectors = sector
+        masks = [(g.name, np.asarray(tickers.isin(list(g.tickers)))) for g in group_list]
+    measures, sectors = _measure_frame(w, dates, top, masks, col_sectors)
+    return ConcentrationHistory(
+        measures=measures,
+        sectors=sectors,
+        level="issuer" if issuer_level else "ticker",
+        groups=tuple(g.name for g in group_list),
+    )
+
+
+def top_holdings(
+    market: Market,
+    date: str | pd.Timestamp | None = None,
+    n: int = 10,
+    *,
+    issuer_level: bool = True,
+) -> pd.DataFrame:
+    """The ``n`` largest index weights on ``date``: name, tickers, sector, weight, cumulative.
+
+    Ties are broken by name so the list is deterministic.
+    """
+    i = market.date_position(date)
+    caps = np.where(market.members[i] & np.isfinite(market.caps[i]), market.caps[i], np.nan)
+    sec = market.securities
+    if issuer_level:
+        codes = market.issuer_codes
+        summed = sum_columns_by_code(caps[None, :], codes, len(market.issuers))[0]
+        sectors, first = _issuer_attributes(market)
+        names = sec["name"].to_numpy(dtype=object)[first]
+        tick_lists = pd.Series(market.tickers).groupby(codes).agg(lambda s: "+".join(s))
+        labels = market.issuers
+        tickers = tick_lists.reindex(range(len(labels))).to_numpy(dtype=object)
+    else:
+        summed = caps
+        sectors = sec["sector"].to_numpy(dtype=object)
+        names = sec["name"].to_numpy(dtype=object)
+        labels = market.tickers
+        tickers = market.tickers.to_numpy(dtype=object)
+    total = np.nansum(summed)
+    if not total > 0:
+        raise DataUnavailableError(f"no member market caps on {market.dates[i].date()}")
+    w = summed / total
+    frame = pd.DataFrame(
+        {
+            "name": [
+                n_ if isinstance(n_, str) else str(lbl)
+                for n_, lbl in zip(names, labels, strict=True)
+            ],
+            "tickers": tickers,
+            "sector": sectors,
+            "weight": w,
+        },
+        index=pd.Index(labels, name="issuer" if issuer_level else "ticker"),
+    )
+    frame = frame[np.isfinite(frame["weight"]) & (frame["weight"] > 0)]
+    frame = frame.sort_values(["weight", "name"], ascending=[False, True]).head(n)
+    frame["cumulative"] = frame["weight"].cumsum()
+    return frame

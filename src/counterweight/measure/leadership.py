@@ -1,0 +1,556 @@
+"""Leadership: who drove the index over a window, and is leadership narrow or broad.
+
+Conventions (fractions throughout):
+
+* **Daily basket return.** A basket held over day ``t`` is formed at the previous close from
+  base weights ``b_{t-1,i}`` (the market cap for cap weighting, 1 for equal weighting) of the
+  index members on ``t-1``. Names without a return on ``t`` (no price on ``t`` or ``t-1``) are
+  left out that day and the others renormalised::
+
+      R_t = sum_i b_{t-1,i} r_{t,i} / sum_i b_{t-1,i}     (i held on t-1 with a return on t)
+
+  Equal weight is therefore rebalanced daily (RSP rebalances quarterly; compare both).
+* **Window return.** ``prod_{t in (a, e]} (1 + R_t) - 1`` from the close of the anchor date
+  ``a`` to the close of the end date ``e``.
+* **Contribution** of name ``i`` over a window, linked so that contributions add up *exactly*
+  to the compounded index return::
+
+      C_i = sum_{t in (a, e]} w_{t,i} r_{t,i} * prod_{a < s < t} (1 + R_s)
+
+  with ``w_{t,i}`` the renormalised previous-close weight. Each day's contribution is scaled by
+  the index's growth up to the previous close, so ``sum_i C_i = prod (1 + R_t) - 1``. A
+  group's or sector's contribution is the sum over its names.
+* **Windows** ``1W 1M 3M 6M YTD 1Y 3Y 5Y MTD QTD ALL`` end on a trading date; their anchor is
+  the last trading date on or before the calendar offset (so month ends, year ends and
+  holidays resolve to the previous close). A custom window ``START:END`` starts at the close
+  before ``START``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from counterweight.errors import ConfigError, DataUnavailableError
+from counterweight.groups import MAG7, Group, rest_of
+from counterweight.market import Market
+from counterweight.measure.concentration import sum_columns_by_code
+
+DEFAULT_WINDOWS: tuple[str, ...] = ("1W", "1M", "3M", "YTD", "1Y")
+
+SIZE_PAIRS: tuple[tuple[str, str, str], ...] = (
+    ("Equal vs cap (RSP - SPY)", "RSP", "SPY"),
+    ("Small cap (IWM - SPY)", "IWM", "SPY"),
+    ("Mid cap (IJH - SPY)", "IJH", "SPY"),
+    ("Small cap 600 (IJR - SPY)", "IJR", "SPY"),
+)
+STYLE_PAIRS: tuple[tuple[str, str, str], ...] = (
+    ("Value vs growth (VTV - VUG)", "VTV", "VUG"),
+    ("Value vs growth R1000 (IWD - IWF)", "IWD", "IWF"),
+)
+SECTOR_ETFS: dict[str, tuple[str, str]] = {
+    "Information Technology": ("XLK", "RSPT"),
+    "Financials": ("XLF", "RSPF"),
+    "Health Care": ("XLV", "RSPH"),
+    "Industrials": ("XLI", "RSPN"),
+    "Materials": ("XLB", "RSPM"),
+    "Energy": ("XLE", "RSPG"),
+    "Utilities": ("XLU", "RSPU"),
+    "Consumer Staples": ("XLP", "RSPS"),
+    "Consumer Discretionary": ("XLY", "RSPD"),
+    "Communication Services": ("XLC", "RSPC"),
+    "Real Estate": ("XLRE", "RSPR"),
+}
+"""Select Sector SPDR (cap weighted) and its equal-weight twin for each GICS sector."""
+
+# --------------------------------------------------------------------------- windows
+
+
+@dataclass(frozen=True)
+class Window:
+    """Returns are measured from the close of ``start`` to the close of ``end``."""
+
+    label: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    start_pos: int
+    end_pos: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "start": self.start.date().isoformat(),
+            "end": self.end.date().isoformat(),
+        }
+
+
+def _anchor_date(spec: str, end: pd.Timestamp) -> pd.Timestamp | None:
+    s = spec.upper()
+    if s == "ALL":
+        return None
+    if s == "YTD":
+        return pd.Timestamp(year=end.year - 1, month=12, day=31)
+    if s == "MTD":
+        return end.replace(day=1) - pd.Timedelta(days=1)
+    if s == "QTD":
+        q_month = 3 * ((end.month - 1) // 3) + 1
+        return end.replace(month=q_month, day=1) - pd.Timedelta(days=1)
+    unit = s[-1:]
+    try:
+        k = int(s[:-1])
+    except ValueError:
+        raise ConfigError(
+            f"unknown window '{spec}': use 1W 1M 3M 6M YTD 1Y 3Y MTD QTD ALL, N[DWMY] or START:END"
+        ) from None
+    if k < 1:
+        raise ConfigError(f"window '{spec}' must be at least 1 unit long")
+    if unit == "D":
+        return end - pd.Timedelta(days=k)
+    if unit == "W":
+        return end - pd.Timedelta(weeks=k)
+    if unit == "M":
+        return end - pd.DateOffset(months=k)
+    if unit == "Y":
+        return end - pd.DateOffset(years=k)
+    raise ConfigError(f"unknown window unit in '{spec}': use D, W, M or Y")
+
+
+def resolve_window(
+    dates: pd.DatetimeIndex, spec: str, end: str | pd.Timestamp | None = None
+) -> Window:
+    """The trading-date window for ``spec`` ending on the last date on or before ``end``.
+
+    Fixed windows need the full span: one that would start before the first date raises
+    :class:`DataUnavailableError`. A custom ``START:END`` window (either side optional) starts
+    at the last close before ``START`` (clamped to the first date) and ends on or before ``END``.
+    """
+    if len(dates) < 2:
+        raise DataUnavailableError("at least two dates are needed to measure a return")
+    if ":" in spec:
+        a, _, b = spec.partition(":")
+        end_ts = pd.Timestamp(b) if b.strip() else (None if end is None else pd.Timestamp(end))
+        e = len(dates) - 1 if end_ts is None else int(dates.searchsorted(end_ts, side="right")) - 1
+        if e < 1:
+            raise DataUnavailableError(
+                f"window '{spec}' ends before the data start ({dates[0].date()})"
+            )
+        s = (
+            0
+            if not a.strip()
+            else max(int(dates.searchsorted(pd.Timestamp(a), side="left")) - 1, 0)
+        )
+        if s >= e:
+            raise DataUnavailableError(f"window '{spec}' holds no trading day")
+        return Window(spec, dates[s], dates[e], s, e)
+    e = (
+        len(dates) - 1
+        if end is None
+        else int(dates.searchsorted(pd.Timestamp(end), side="right")) - 1
+    )
+    if e < 1:
+        raise DataUnavailableError(f"no data on or before {end} to end window '{spec}'")
+    end_date = dates[e]
+    anchor = _anchor_date(spec, end_date)
+    if anchor is None:
+        s = 0
+    else:
+        s = int(dates.searchsorted(pd.Timestamp(anchor), side="right")) - 1
+        if s < 0 or (s == 0 and dates[0] > anchor):
+            raise DataUnavailableError(
+                f"window {spec} to {end_date.date()} starts {pd.Timestamp(anchor).date()}, "
+                f"before the data ({dates[0].date()})"
+            )
+    if s >= e:
+        raise DataUnavailableError(f"window {spec} to {end_date.date()} holds no trading day")
+    return Window(spec.upper(), dates[s], end_date, s, e)
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+def previous_close_base(base: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """Base weights in force over day t: ``b_{t-1}`` where held on ``t-1`` and positive, else NaN.
+
+    Row 0 is NaN (nothing was formed before the first close).
+    """
+    b = np.where(held & np.isfinite(base) & (base > 0), base, np.nan)
+    out = np.full(b.shape, np.nan)
+    out[1:] = b[:-1]
+    return out
+
+
+def effective_weights(base_prev: np.ndarray, returns: np.ndarray) -> np.ndarray:
+    """``w_ti = b_{t-1,i} / sum_j b_{t-1,j}`` over names with a base and a return on day t."""
+    active = np.isfinite(base_prev) & np.isfinite(returns)
+    b = np.where(active, base_prev, 0.0)
+    total = b.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(active & (total > 0), b / total, np.nan)
+
+
+def basket_returns(base_prev: np.ndarray, returns: np.ndarray) -> np.ndarray:
+    """Daily return of one basket (T,): weighted mean of returns, NaN on days with nothing held."""
+    active = np.isfinite(base_prev) & np.isfinite(returns)
+    b = np.where(active, base_prev, 0.0)
+    num = np.einsum("ij,ij->i", b, np.where(active, returns, 0.0))
+    den = b.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / den, np.nan)
+
+
+def grouped_basket_returns(
+    base_prev: np.ndarray, returns: np.ndarray, codes: np.ndarray, n_groups: int
+) -> np.ndarray:
+    """Daily return of many baskets at once (T, G): names with code g form basket g.
+
+    Codes < 0 belong to no basket. NaN on days a basket holds nothing.
+    """
+    codes = np.asarray(codes, dtype=np.intp)
+    keep = codes >= 0
+    active = np.isfinite(base_prev) & np.isfinite(returns)
+    b = np.where(active, base_prev, np.nan)[:, keep]
+    br = np.where(active, base_prev * returns, np.nan)[:, keep]
+    num = np.nan_to_num(sum_columns_by_code(br, codes[keep], n_groups))
+    den = np.nan_to_num(sum_columns_by_code(b, codes[keep], n_groups))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / den, np.nan)
+
+
+def compound(daily: np.ndarray, axis: int = 0) -> np.ndarray:
+    """``prod (1 + r) - 1`` along ``axis``, NaN as 0 (no position); all-NaN gives NaN."""
+    d = np.asarray(daily, dtype=np.float64)
+    out = np.prod(1.0 + np.nan_to_num(d), axis=axis) - 1.0
+    return np.where(np.isfinite(d).any(axis=axis), out, np.nan)
+
+
+def linked_contributions(weights: np.ndarray, returns: np.ndarray) -> np.ndarray:
+    """Per-name contributions over the rows given (the window's days), (N,).
+
+    ``C_i = sum_t w_ti r_ti * G_{t-1}`` with ``G_{t-1} = prod_{s<t} (1 + R_s)`` and
+    ``R_t = sum_i w_ti r_ti``; ``sum_i C_i = prod_t (1 + R_t) - 1`` exactly (up to rounding).
+    NaN weights or returns contribute 0.
+    """
+    c = np.nan_to_num(np.asarray(weights) * np.asarray(returns))
+    r_day = c.sum(axis=1)
+    growth_before = np.cumprod(np.r_[1.0, 1.0 + r_day[:-1]])
+    return np.asarray(growth_before @ c)
+
+
+def rolling_window_returns(daily: np.ndarray, days: int) -> np.ndarray:
+    """Trailing ``days``-day compounded return on every date (NaN until enough history)."""
+    g = np.cumprod(1.0 + np.nan_to_num(np.asarray(daily, dtype=np.float64)))
+    out = np.full(g.shape, np.nan)
+    if days < len(g):
+        out[days:] = g[days:] / g[:-days] - 1.0
+    return out
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def _base(market: Market, weighting: str) -> np.ndarray:
+    if weighting == "cap":
+        return market.caps
+    if weighting == "equal":
+        return np.ones(market.shape)
+    raise ConfigError(f"weighting must be 'cap' or 'equal', not '{weighting}'")
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Daily previous-close weights and returns of the index members for one weighting.
+
+    ``weights`` (T, N) are the renormalised weights held over each day, ``returns`` the
+    members' daily returns and ``index_returns`` (T,) the daily index return R_t.
+    """
+
+    dates: pd.DatetimeIndex
+    tickers: pd.Index
+    weighting: str
+    weights: np.ndarray
+    returns: np.ndarray
+    index_returns: np.ndarray
+
+    def window_return(self, window: Window) -> float:
+        return float(compound(self.index_returns[window.start_pos + 1 : window.end_pos + 1]))
+
+    def contributions(self, window: Window) -> pd.Series:
+        """Linked contribution of each ticker over ``window`` (sums to the window's index return)."""
+        sl = slice(window.start_pos + 1, window.end_pos + 1)
+        c = linked_contributions(self.weights[sl], self.returns[sl])
+        return pd.Series(c, index=self.tickers, name=f"contribution {window.label}")
+
+    def daily_series(self) -> pd.Series:
+        return pd.Series(self.index_returns, index=self.dates, name=f"index ({self.weighting})")
+
+
+def attribution(market: Market, weighting: str = "cap") -> Attribution:
+    """The index's daily weights and returns (members at the previous close)."""
+    base_prev = previous_close_base(_base(market, weighting), market.members)
+    r = market.returns
+    w = effective_weights(base_prev, r)
+    rr = np.where(np.isfinite(w), r, np.nan)
+    any_w = np.isfinite(w).any(axis=1)
+    idx = np.where(any_w, np.nansum(np.nan_to_num(w) * np.nan_to_num(rr), axis=1), np.nan)
+    return Attribution(market.dates, market.tickers, weighting, w, rr, idx)
+
+
+def group_daily_returns(
+    market: Market,
+    groups: Iterable[Group] = (MAG7,),
+    *,
+    include_rest: bool = True,
+    weightings: Sequence[str] = ("cap", "equal"),
+) -> pd.DataFrame:
+    """Daily returns of the index and of each group (and of the rest), per weighting.
+
+    Columns ``"<name> (cap)"`` / ``"<name> (equal)"`` for ``Index``, each group and ``Rest``
+    (every member outside all groups). Within a group, weights are the group members'
+    previous-close caps (or equal), renormalised inside the group.
+    """
+    group_list = list(groups)
+    baskets: list[tuple[str, np.ndarray]] = [("Index", np.ones(len(market.tickers), dtype=bool))]
+    baskets += [(g.name, g.mask(market)) for g in group_list]
+    if include_rest and group_list:
+        baskets.append(("Rest", rest_of(market, *group_list).mask(market)))
+    r = market.returns
+    cols: dict[str, np.ndarray] = {}
+    for weighting in weightings:
+        base_prev = previous_close_base(_base(market, weighting), market.members)
+        for name, mask in baskets:
+            cols[f"{name} ({weighting})"] = basket_returns(base_prev[:, mask], r[:, mask])
+    return pd.DataFrame(cols, index=market.dates)
+
+
+def window_returns(daily: pd.DataFrame, windows: Sequence[Window]) -> pd.DataFrame:
+    """Compounded return of each column of ``daily`` over each window (rows: window labels)."""
+    arr = daily.to_numpy(dtype=np.float64)
+    rows = {w.label: compound(arr[w.start_pos + 1 : w.end_pos + 1], axis=0) for w in windows}
+    out = pd.DataFrame(rows, index=daily.columns).T
+    out.insert(0, "start", [w.start.date().isoformat() for w in windows])
+    out.insert(1, "end", [w.end.date().isoformat() for w in windows])
+    return out
+
+
+def resolve_windows(
+    dates: pd.DatetimeIndex, specs: Iterable[str], end: str | pd.Timestamp | None = None
+) -> tuple[list[Window], list[str]]:
+    """Resolve many window specs; those the data cannot cover are returned as messages."""
+    ok: list[Window] = []
+    skipped: list[str] = []
+    for spec in specs:
+        try:
+            ok.append(resolve_window(dates, spec, end))
+        except DataUnavailableError as exc:
+            skipped.append(str(exc))
+    return ok, skipped
+
+
+def issuer_window_returns(market: Market, group: Group, window: Window) -> pd.DataFrame:
+    """Each issuer of ``group`` over ``window``: cap-weighted across its share classes.
+
+    Columns: name, tickers, return, weight (cap weight in the index at the window end).
+    """
+    mask = group.mask(market)
+    sub = market.universe(market.tickers[mask])
+    codes = sub.issuer_codes
+    base_prev = previous_close_base(sub.caps, sub.members)
+    daily = grouped_basket_returns(base_prev, sub.returns, codes, len(sub.issuers))
+    sl = slice(window.start_pos + 1, window.end_pos + 1)
+    ret = compound(daily[sl], axis=0)
+    caps_end = sum_columns_by_code(
+        np.where(market.members & np.isfinite(market.caps), market.caps, np.nan)[
+            window.end_pos : window.end_pos + 1
+        ],
+        market.issuer_codes,
+        len(market.issuers),
+    )[0]
+    total = np.nansum(caps_end)
+    iss_pos = market.issuers.get_indexer(sub.issuers)
+    weight = caps_end[iss_pos] / total if total > 0 else np.full(len(iss_pos), np.nan)
+    names = [
+        str(sub.securities["name"].iloc[int(np.flatnonzero(codes == k)[0])])
+        for k in range(len(sub.issuers))
+    ]
+    tick = ["+".join(sub.tickers[codes == k]) for k in range(len(sub.issuers))]
+    names = [n if n and n != "nan" else t for n, t in zip(names, tick, strict=True)]
+    return pd.DataFrame(
+        {"name": names, "tickers": tick, "return": ret, "weight": weight},
+        index=pd.Index(sub.issuers, name="issuer"),
+    ).sort_values("return", ascending=False)
+
+
+@dataclass(frozen=True)
+class GroupBreadth:
+    """How a group's names did over a window against the index (issuer level)."""
+
+    group: str
+    window: Window
+    n_names: int
+    n_up: int
+    n_beat_index: int
+    index_return: float
+    best: str
+    best_return: float
+    worst: str
+    worst_return: float
+    spread: float  # best - worst
+    dispersion: float  # cross-sectional standard deviation (ddof=0) of the names' returns
+    names: pd.DataFrame
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "window": self.window.to_dict(),
+            "n_names": self.n_names,
+            "n_up": self.n_up,
+            "n_beat_index": self.n_beat_index,
+            "index_return": self.index_return,
+            "best": self.best,
+            "best_return": self.best_return,
+            "worst": self.worst,
+            "worst_return": self.worst_return,
+            "spread": self.spread,
+            "dispersion": self.dispersion,
+            "names": {
+                str(k): {"name": v["name"], "return": v["return"], "weight": v["weight"]}
+                for k, v in self.names.to_dict(orient="index").items()
+            },
+        }
+
+
+def group_breadth(
+    market: Market, group: Group, window: Window, index_return: float
+) -> GroupBreadth:
+    """Count of names up and beating the index, best-minus-worst spread and dispersion."""
+    names = issuer_window_returns(market, group, window)
+    valid = names[np.isfinite(names["return"])]
+    if valid.empty:
+        raise DataUnavailableError(f"no returns for {group.name} over {window.label}")
+    ret = valid["return"].to_numpy()
+    best, worst = valid.iloc[int(np.argmax(ret))], valid.iloc[int(np.argmin(ret))]
+    return GroupBreadth(
+        group=group.name,
+        window=window,
+        n_names=len(valid),
+        n_up=int(np.sum(ret > 0)),
+        n_beat_index=int(np.sum(ret > index_return)),
+        index_return=float(index_return),
+        best=str(best["name"]),
+        best_return=float(best["return"]),
+        worst=str(worst["name"]),
+        worst_return=float(worst["return"]),
+        spread=float(ret.max() - ret.min()),
+        dispersion=float(ret.std(ddof=0)),
+        names=names,
+    )
+
+
+def contributions_by(
+    contributions: pd.Series, labels: pd.Series | dict[str, str], other: str = "Other"
+) -> pd.Series:
+    """Sum ticker contributions by a label (sector, group, issuer). Unlabelled names go to ``other``.
+
+    The result sums to the same total as ``contributions`` (nothing is lost or counted twice).
+    """
+    lab = pd.Series(labels).reindex(contributions.index)
+    lab = lab.astype(object).where(lab.notna(), other)
+    return contributions.groupby(lab.to_numpy()).sum().sort_values(ascending=False)
+
+
+def group_labels(market: Market, groups: Sequence[Group], rest: str = "Rest") -> pd.Series:
+    """Label each ticker with the first group holding it, else ``rest``."""
+    lab = pd.Series(rest, index=market.tickers, dtype=object)
+    for g in reversed(list(groups)):
+        lab[g.mask(market)] = g.name
+    return lab
+
+
+def sector_daily_returns(market: Market, weighting: str = "cap") -> pd.DataFrame:
+    """Daily return of each GICS sector's members (date x sector)."""
+    sectors = market.securities["sector"]
+    codes, uniques = pd.factorize(sectors, sort=True)
+    base_prev = previous_close_base(_base(market, weighting), market.members)
+    daily = grouped_basket_returns(base_prev, market.returns, codes, len(uniques))
+    return pd.DataFrame(daily, index=market.dates, columns=pd.Index(uniques, name="sector"))
+
+
+# --------------------------------------------------------------------------- ETFs
+
+
+def _etf_window(
+    prices: pd.Series, window: Window
+) -> tuple[float, pd.Timestamp | None, pd.Timestamp | None]:
+    """Return of an ETF's total-return price from the close on or before the window start to
+    the close on or before its end (NaN if either price is missing)."""
+    s = prices.dropna()
+    if s.empty:
+        return float("nan"), None, None
+    i0 = int(s.index.searchsorted(window.start, side="right")) - 1
+    i1 = int(s.index.searchsorted(window.end, side="right")) - 1
+    if i0 < 0 or i1 <= i0:
+        return float("nan"), None, None
+    return float(s.iloc[i1] / s.iloc[i0] - 1.0), s.index[i0], s.index[i1]
+
+
+def etf_window_returns(
+    benchmarks: pd.DataFrame, tickers: Sequence[str], windows: Sequence[Window]
+) -> pd.DataFrame:
+    """Window return of each available ETF (rows: windows, columns: tickers)."""
+    have = [t for t in tickers if t in benchmarks.columns]
+    out = pd.DataFrame(index=[w.label for w in windows], columns=have, dtype=float)
+    for t in have:
+        for w in windows:
+            out.loc[w.label, t] = _etf_window(benchmarks[t], w)[0]
+    return out
+
+
+def etf_pairs(
+    benchmarks: pd.DataFrame, pairs: Sequence[tuple[str, str, str]], windows: Sequence[Window]
+) -> pd.DataFrame:
+    """Return difference ``a - b`` of ETF pairs over each window (rows: pair labels).
+
+    Pairs with a missing ETF are left out.
+    """
+    rows: dict[str, dict[str, float]] = {}
+    for label, a, b in pairs:
+        if a not in benchmarks.columns or b not in benchmarks.columns:
+            continue
+        rows[label] = {
+            w.label: _etf_window(benchmarks[a], w)[0] - _etf_window(benchmarks[b], w)[0]
+            for w in windows
+        }
+    return pd.DataFrame(rows).T if rows else pd.DataFrame(columns=[w.label for w in windows])
+
+
+def sector_etf_returns(benchmarks: pd.DataFrame, window: Window) -> pd.DataFrame:
+    """Per GICS sector: cap-weighted SPDR and equal-weight twin returns over ``window``."""
+    rows = []
+    for sector, (cap_etf, eq_etf) in SECTOR_ETFS.items():
+        if cap_etf not in benchmarks.columns:
+            continue
+        cap_r = _etf_window(benchmarks[cap_etf], window)[0]
+        eq_r = (
+            _etf_window(benchmarks[eq_etf], window)[0] if eq_etf in benchmarks.columns else np.nan
+        )
+        rows.append(
+            {
+                "sector": sector,
+                "etf": cap_etf,
+                "cap_weight": cap_r,
+                "equal_etf": eq_etf,
+                "equal_weight": eq_r,
+            }
+        )
+    if not rows:
+        return pd.DataFrame(columns=["etf", "cap_weight", "equal_etf", "equal_weight"])
+    return pd.DataFrame(rows).set_index("sector").sort_values("cap_weight", ascending=False)
+
+
+def growth_index(daily: pd.DataFrame) -> pd.DataFrame:
+    """Growth of 1 from the first date: ``prod_{s<=t} (1 + R_s)`` (NaN returns as 0)."""
+    return (1.0 + daily.fillna(0.0)).cumprod()
