@@ -55,9 +55,20 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 CASH_TICKERS: frozenset[str] = frozenset(
-    {"CASH", "USD", "$CASH", "CASH-USD", "CASHANDCASHINVESTMENTS", "MONEYMARKET", "CASHSWEEP", "SWEEP"}
+    {
+        "CASH",
+        "USD",
+        "$CASH",
+        "CASH-USD",
+        "CASHANDCASHINVESTMENTS",
+        "MONEYMARKET",
+        "CASHSWEEP",
+        "SWEEP",
+    }
 )
-CASH_TYPES: frozenset[str] = frozenset({"cash", "cashandmoneymarket", "cashequivalent", "moneymarket"})
+CASH_TYPES: frozenset[str] = frozenset(
+    {"cash", "cashandmoneymarket", "cashequivalent", "moneymarket"}
+)
 TOTAL_ROWS: frozenset[str] = frozenset({"TOTAL", "ACCOUNTTOTAL", "TOTALS", "GRANDTOTAL"})
 DEFAULT_ACCOUNT = "default"
 
@@ -128,9 +139,13 @@ def _number(raw: object, *, file: str, row: int, column: str) -> float:
     try:
         v = float(s)
     except ValueError:
-        raise InputError(f"expected a number, got '{raw}'", file=file, row=row, column=column) from None
+        raise InputError(
+            f"expected a number, got '{raw}'", file=file, row=row, column=column
+        ) from None
     if not np.isfinite(v):
-        raise InputError(f"expected a finite number, got '{raw}'", file=file, row=row, column=column)
+        raise InputError(
+            f"expected a finite number, got '{raw}'", file=file, row=row, column=column
+        )
     return -v if neg else v
 
 
@@ -156,7 +171,11 @@ def _parse(frame: pd.DataFrame, source: str) -> Holdings:
     accounts: list[str] = []
     for i, rec in enumerate(frame.to_dict("records"), start=2):
         raw_t = rec.get(cols["ticker"])
-        ticker_raw = "" if raw_t is None or (isinstance(raw_t, float) and np.isnan(raw_t)) else str(raw_t).strip()
+        ticker_raw = (
+            ""
+            if raw_t is None or (isinstance(raw_t, float) and np.isnan(raw_t))
+            else str(raw_t).strip()
+        )
         account = DEFAULT_ACCOUNT
         if "account" in cols:
             a = rec.get(cols["account"])
@@ -186,7 +205,9 @@ def _parse(frame: pd.DataFrame, source: str) -> Holdings:
             else float("nan")
         )
         typ = _key(rec.get(cols["type"], "")) if "type" in cols else ""
-        is_cash = _key(ticker_raw).upper() in {_key(c).upper() for c in CASH_TICKERS} or typ in CASH_TYPES
+        is_cash = (
+            _key(ticker_raw).upper() in {_key(c).upper() for c in CASH_TICKERS} or typ in CASH_TYPES
+        )
         if not ticker_raw and not is_cash:
             if np.isnan(shares) and np.isnan(value):
                 continue  # an empty line of a broker export
@@ -198,7 +219,9 @@ def _parse(frame: pd.DataFrame, source: str) -> Holdings:
             cash[account] += amount
             continue
         if np.isfinite(price) and price <= 0:
-            raise InputError(f"price must be positive, got {price}", file=source, row=i, column=cols["price"])
+            raise InputError(
+                f"price must be positive, got {price}", file=source, row=i, column=cols["price"]
+            )
         if not np.isfinite(shares):
             if not np.isfinite(value):
                 raise InputError(
@@ -221,7 +244,10 @@ def _parse(frame: pd.DataFrame, source: str) -> Holdings:
         rows.append((account, normalize_ticker(ticker_raw), shares, price, value))
     for account, amount in cash.items():
         if amount < 0:
-            raise InputError(f"account {account} has negative cash ({amount:,.2f}): margin is not supported", file=source)
+            raise InputError(
+                f"account {account} has negative cash ({amount:,.2f}): margin is not supported",
+                file=source,
+            )
     if not rows and not cash:
         raise InputError("no positions found", file=source)
     pos = pd.DataFrame(rows, columns=["account", "ticker", "shares", "price", "market_value"])
