@@ -1,0 +1,156 @@
+"""Dispersion and correlation of index members: is the market one trade or many?
+
+Cross-sectional dispersion over a window of ``w`` sessions on date ``t``: the population
+standard deviation across members of their ``w``-session returns ``P_ti / P_{t-w,i} - 1``
+(``w = 1`` is the daily cross-sectional spread). Members need both prices.
+
+Average pairwise correlation over the trailing window ``W_t = {t-w+1..t}``, without forming the
+N x N matrix. For each eligible stock standardise its window returns with the window's mean and
+population standard deviation, ``z_si = (r_si - m_i) / s_i``, so ``corr_ij = (1/w) sum_s
+z_si z_sj``. Summing over all ordered pairs (i, j), diagonal included:
+
+    sum_ij corr_ij = (1/w) sum_s (sum_i z_si)^2 = var_s(A_s),   A_s = sum_i r_si / s_i,
+
+because ``sum_i z_si = A_s - mean_s(A)`` (the population variance over the window's ``w``
+dates). The diagonal contributes ``N``, so the mean off-diagonal correlation is
+
+    rho_bar_t = (var_s(A_s) - N) / (N (N - 1)),
+
+equivalently ``(N^2 var(mean_i z) - N) / (N (N - 1))``. Eligible on ``t``: a member on ``t``
+with all ``w`` returns in the window finite and a positive variance; ``N >= 2`` is needed.
+
+Cost: the per-stock window moments come from cumulative sums (O(T N)); the window sums
+``A_s(t)`` are a banded product of the return panel with the (T, N) matrix of ``1 / s_i(t)``,
+done as one BLAS matrix product per block of end dates, O(T N w) flops in total and O(B N)
+memory. Returns are centred per stock on their full-sample mean first, which leaves every
+correlation unchanged and keeps the cumulative sums of squares accurate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from counterweight.market import Market
+
+MIN_VARIANCE = 1e-16
+"""Window return variances at or below this (returns as fractions) count as constant prices,
+for which correlation is undefined: such stocks are left out."""
+
+
+def _trailing_sum(x: np.ndarray, window: int) -> np.ndarray:
+    c = np.cumsum(x, axis=0)
+    c[window:] -= c[:-window].copy()
+    return c
+
+
+def cross_sectional_dispersion(
+    prices: np.ndarray, members: np.ndarray, window: int = 1
+) -> np.ndarray:
+    """Population std across members of ``window``-session returns on each date (T,).
+
+    NaN for the first ``window`` dates and where fewer than 2 members have both prices.
+    """
+    p = np.asarray(prices, dtype=np.float64)
+    t_len = p.shape[0]
+    out = np.full(t_len, np.nan)
+    if t_len <= window:
+        return out
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = p[window:] / p[:-window] - 1.0
+    ok = np.isfinite(r) & np.asarray(members, dtype=bool)[window:]
+    n = ok.sum(axis=1)
+    x = np.where(ok, r, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = x.sum(axis=1) / np.maximum(n, 1)
+        dev = np.where(ok, r - mean[:, None], 0.0)
+        var = (dev * dev).sum(axis=1) / np.maximum(n, 1)
+    out[window:] = np.where(n >= 2, np.sqrt(var), np.nan)
+    return out
+
+
+def _centred(returns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, valid, centre): returns minus each column's mean of finite values, NaN as 0."""
+    r = np.asarray(returns, dtype=np.float64)
+    valid = np.isfinite(r)
+    cnt = valid.sum(axis=0)
+    total = np.where(valid, r, 0.0).sum(axis=0)
+    centre = total / np.maximum(cnt, 1)
+    return np.where(valid, r - centre, 0.0), valid, centre
+
+
+def window_moments(returns: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per stock trailing-window (count of finite returns, mean, population variance), (T, N).
+
+    Computed from cumulative sums of returns centred on each stock's full-sample mean.
+    Rows before ``window - 1`` hold partial windows (their count is below ``window``).
+    """
+    x, valid, centre = _centred(returns)
+    n = _trailing_sum(valid.astype(np.int64), window)
+    s1 = _trailing_sum(x, window)
+    s2 = _trailing_sum(x * x, window)
+    m = s1 / np.maximum(n, 1)
+    var = np.maximum(s2 / np.maximum(n, 1) - m * m, 0.0)
+    return n, m + centre, var
+
+
+def average_correlation(
+    returns: np.ndarray, members: np.ndarray, window: int, *, block: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rolling average pairwise correlation and the number of stocks it covers, each (T,).
+
+    See the module docstring for the identity. NaN where fewer than 2 stocks are eligible or
+    before the first full window.
+    """
+    if window < 2:
+        raise ValueError("window must be >= 2 sessions")
+    r = np.asarray(returns, dtype=np.float64)
+    t_len, n_cols = r.shape
+    out = np.full(t_len, np.nan)
+    counts = np.zeros(t_len, dtype=np.int64)
+    if t_len < window or n_cols == 0:
+        return out, counts
+    n, _, var = window_moments(r, window)
+    elig = (n == window) & (var > MIN_VARIANCE) & np.asarray(members, dtype=bool)
+    elig[: window - 1] = False
+    counts = elig.sum(axis=1)
+    with np.errstate(divide="ignore"):
+        inv_sd = np.where(elig, 1.0 / np.sqrt(np.where(elig, var, 1.0)), 0.0)
+    x, _, _ = _centred(r)  # invalid cells only ever meet zero weights
+    b = max(int(block or window), 1)
+    first = window - 1
+    w_idx = np.arange(window)
+    for lo in range(first, t_len, b):
+        hi = min(lo + b, t_len)
+        k = hi - lo
+        # rows lo-w+1 .. hi-1 against the end dates lo .. hi-1: M[s, j] = sum_i x_si / s_i(lo+j)
+        m = x[lo - window + 1 : hi] @ inv_sd[lo:hi].T
+        band = m[w_idx[:, None] + np.arange(k)[None, :], np.arange(k)[None, :]]  # (w, k)
+        v = band.var(axis=0)
+        nn = counts[lo:hi].astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[lo:hi] = np.where(nn >= 2, (v - nn) / (nn * (nn - 1.0)), np.nan)
+    return out, counts
+
+
+def dispersion_history(
+    market: Market,
+    *,
+    correlation_windows: tuple[int, ...] = (21, 63),
+    dispersion_windows: tuple[int, ...] = (1, 21),
+) -> pd.DataFrame:
+    """Labelled history: ``dispersion_<w>d`` and ``avg_corr_<w>d`` (with ``n_corr_<w>d``).
+
+    Dispersion columns are population standard deviations of member returns (fractions),
+    correlations are the mean off-diagonal pairwise correlation of members' daily returns.
+    """
+    cols: dict[str, np.ndarray] = {}
+    for w in dispersion_windows:
+        cols[f"dispersion_{w}d"] = cross_sectional_dispersion(market.prices, market.members, w)
+    for w in correlation_windows:
+        rho, cnt = average_correlation(market.returns, market.members, w)
+        cols[f"avg_corr_{w}d"] = rho
+        cols[f"n_corr_{w}d"] = cnt.astype(np.float64)
+    frame = pd.DataFrame(cols, index=market.dates)
+    frame.columns.name = "dispersion"
+    return frame
