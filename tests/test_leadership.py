@@ -1,0 +1,216 @@
+"""Leadership: index and group returns, linked contributions, windows, ETF pairs."""
+
+from __future__ import annotations
+
+import empyrical
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from counterweight.errors import ConfigError, DataUnavailableError
+from counterweight.groups import MAG7, group
+from counterweight.market import Market
+from counterweight.measure.leadership import (
+    attribution,
+    compound,
+    contributions_by,
+    etf_pairs,
+    group_breadth,
+    group_daily_returns,
+    group_labels,
+    linked_contributions,
+    resolve_window,
+    resolve_windows,
+    rolling_window_returns,
+    sector_daily_returns,
+    window_returns,
+)
+
+TICKERS = ["AAPL", "MSFT", "NVDA", "GOOGL", "GOOG", "XOM", "JPM", "KO", "PFE", "CAT"]
+
+
+def synthetic_market(t: int = 40, seed: int = 1, holes: bool = True) -> Market:
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2023-12-15", periods=t)
+    n = len(TICKERS)
+    px = pd.DataFrame(
+        50 * np.cumprod(1 + rng.normal(0.001, 0.02, (t, n)), axis=0), index=dates, columns=TICKERS
+    )
+    caps = px * rng.uniform(1e9, 5e10, n)
+    if holes:
+        px.iloc[7, 5] = np.nan  # XOM has no price on one date
+        caps.iloc[12, 6] = np.nan  # JPM has no cap on one date
+    members = pd.DataFrame(True, index=dates, columns=TICKERS)
+    members.iloc[20:, 9] = False  # CAT leaves the index
+    members.iloc[:10, 8] = False  # PFE joins later
+    sectors = (
+        ["Information Technology"] * 3
+        + ["Communication Services"] * 2
+        + ["Energy", "Financials", "Consumer Staples", "Health Care", "Industrials"]
+    )
+    sec = pd.DataFrame({"name": TICKERS, "issuer": TICKERS, "sector": sectors}, index=TICKERS)
+    sec.loc[["GOOGL", "GOOG"], "issuer"] = "Alphabet"
+    return Market.from_frames(px, caps=caps, members=members, securities=sec)
+
+
+def brute_index_returns(m: Market, weighting: str, tickers: list[str] | None = None) -> np.ndarray:
+    """Loop over days and names: previous-close weights of members with a return today."""
+    cols = range(len(m.tickers)) if tickers is None else [m.tickers.get_loc(t) for t in tickers]
+    out = np.full(len(m.dates), np.nan)
+    for t in range(1, len(m.dates)):
+        num = den = 0.0
+        for i in cols:
+            p0, p1, c0 = m.prices[t - 1, i], m.prices[t, i], m.caps[t - 1, i]
+            if not m.members[t - 1, i] or np.isnan(p0) or np.isnan(p1):
+                continue
+            b = c0 if weighting == "cap" else 1.0
+            if np.isnan(b):
+                continue
+            num += b * (p1 / p0 - 1)
+            den += b
+        if den > 0:
+            out[t] = num / den
+    return out
+
+
+@pytest.mark.parametrize("weighting", ["cap", "equal"])
+def test_index_returns_match_brute_force(weighting: str) -> None:
+    m = synthetic_market()
+    a = attribution(m, weighting)
+    np.testing.assert_allclose(
+        a.index_returns, brute_index_returns(m, weighting), equal_nan=True, rtol=1e-12
+    )
+
+
+def test_group_returns_match_brute_force() -> None:
+    m = synthetic_market()
+    daily = group_daily_returns(m, [MAG7])
+    rest = [t for t in TICKERS if t not in MAG7.tickers]
+    mag = [t for t in TICKERS if t in MAG7.tickers]
+    for w in ("cap", "equal"):
+        np.testing.assert_allclose(daily[f"Index ({w})"], brute_index_returns(m, w), equal_nan=True)
+        np.testing.assert_allclose(
+            daily[f"Mag 7 ({w})"], brute_index_returns(m, w, mag), equal_nan=True
+        )
+        np.testing.assert_allclose(
+            daily[f"Rest ({w})"], brute_index_returns(m, w, rest), equal_nan=True
+        )
+
+
+def test_missing_price_drops_name_for_two_days() -> None:
+    m = synthetic_market()
+    a = attribution(m, "cap")
+    xom = m.tickers.get_loc("XOM")
+    assert np.isnan(a.weights[7, xom]) and np.isnan(a.weights[8, xom])
+    np.testing.assert_allclose(np.nansum(a.weights[1:], axis=1), 1.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(2, 39), st.integers(0, 37))
+def test_contributions_add_up_exactly(seed: int, end: int, start: int) -> None:
+    m = synthetic_market(seed=seed)
+    start = min(start, end - 1)
+    w = resolve_window(m.dates, f"{m.dates[start + 1].date()}:{m.dates[end].date()}")
+    for weighting in ("cap", "equal"):
+        a = attribution(m, weighting)
+        c = a.contributions(w)
+        total = a.window_return(w)
+        assert c.sum() == pytest.approx(total, abs=1e-14)
+        daily = a.index_returns[w.start_pos + 1 : w.end_pos + 1]
+        assert total == pytest.approx(np.prod(1 + np.nan_to_num(daily)) - 1, abs=1e-15)
+
+
+def test_linked_contributions_closed_form_two_days() -> None:
+    w = np.array([[0.5, 0.5], [0.6, 0.4]])
+    r = np.array([[0.10, -0.02], [0.05, 0.01]])
+    r1 = 0.5 * 0.10 + 0.5 * -0.02  # 0.04
+    c = linked_contributions(w, r)
+    np.testing.assert_allclose(c, [0.05 + 1.04 * 0.03, -0.01 + 1.04 * 0.004])
+    assert c.sum() == pytest.approx((1 + r1) * (1 + 0.6 * 0.05 + 0.4 * 0.01) - 1)
+
+
+def test_group_and_sector_contributions_partition_the_total() -> None:
+    m = synthetic_market()
+    a = attribution(m)
+    w = resolve_window(m.dates, "ALL")
+    c = a.contributions(w)
+    by_group = contributions_by(c, group_labels(m, [MAG7]))
+    by_sector = contributions_by(c, m.securities["sector"])
+    assert set(by_group.index) == {"Mag 7", "Rest"}
+    assert by_group.sum() == pytest.approx(a.window_return(w), abs=1e-14)
+    assert by_sector.sum() == pytest.approx(a.window_return(w), abs=1e-14)
+
+
+def test_compound_matches_empyrical() -> None:
+    rng = np.random.default_rng(0)
+    r = rng.normal(0, 0.01, 300)
+    assert compound(r) == pytest.approx(empyrical.cum_returns_final(pd.Series(r)))
+    roll = rolling_window_returns(r, 21)
+    assert roll[21] == pytest.approx(np.prod(1 + r[1:22]) - 1)
+    assert np.isnan(roll[:21]).all()
+
+
+def test_windows_across_holidays_month_and_year_ends() -> None:
+    # NYSE-like calendar: no trading on 2024-01-01, 2024-02-19, Good Friday 2024-03-29, weekends
+    dates = pd.bdate_range("2023-06-01", "2024-12-31").drop(
+        pd.to_datetime(["2024-01-01", "2024-02-19", "2023-12-25", "2024-03-29"])
+    )
+    w = resolve_window(dates, "YTD", "2024-03-15")
+    assert w.start == pd.Timestamp("2023-12-29") and w.end == pd.Timestamp("2024-03-15")
+    w = resolve_window(dates, "1M", "2024-03-30")  # Saturday after Good Friday: ends 28th
+    assert w.end == pd.Timestamp("2024-03-28") and w.start == pd.Timestamp("2024-02-28")
+    w = resolve_window(dates, "1M", "2024-03-19")  # anchor 2024-02-19 is a holiday
+    assert w.start == pd.Timestamp("2024-02-16")
+    w = resolve_window(dates, "1W", "2024-01-05")
+    assert w.start == pd.Timestamp("2023-12-29")
+    w = resolve_window(dates, "MTD", "2024-01-10")
+    assert w.start == pd.Timestamp("2023-12-29")
+    w = resolve_window(dates, "QTD", "2024-05-10")
+    assert w.start == pd.Timestamp("2024-03-28")
+    w = resolve_window(dates, "2024-01-01:2024-01-31")
+    assert (w.start, w.end) == (pd.Timestamp("2023-12-29"), pd.Timestamp("2024-01-31"))
+    with pytest.raises(DataUnavailableError):
+        resolve_window(dates, "1Y", "2024-03-01")
+    with pytest.raises(ConfigError):
+        resolve_window(dates, "7Q")
+    ok, skipped = resolve_windows(dates, ["1W", "3Y"], "2024-06-28")
+    assert [x.label for x in ok] == ["1W"] and len(skipped) == 1
+
+
+def test_window_returns_and_breadth() -> None:
+    m = synthetic_market(holes=False)
+    daily = group_daily_returns(m, [MAG7])
+    w = resolve_window(m.dates, "ALL")
+    table = window_returns(daily, [w])
+    # a basket holding only AAPL is the stock's own return
+    solo = group_daily_returns(m, [group("Apple", ["AAPL"])], include_rest=False)
+    ret = window_returns(solo, [w]).loc["ALL", "Apple (cap)"]
+    assert ret == pytest.approx(m.prices[-1, 0] / m.prices[0, 0] - 1)
+    idx_ret = table.loc["ALL", "Index (cap)"]
+    b = group_breadth(m, MAG7, w, idx_ret)
+    assert b.n_names == 4  # AAPL MSFT NVDA Alphabet
+    names = b.names
+    assert b.n_up == int((names["return"] > 0).sum())
+    assert b.n_beat_index == int((names["return"] > idx_ret).sum())
+    assert b.spread == pytest.approx(names["return"].max() - names["return"].min())
+    assert b.dispersion == pytest.approx(np.std(names["return"].to_numpy()))
+    # Alphabet: cap-weighted mix of its two classes, between the two
+    g1 = m.prices[-1, 3] / m.prices[0, 3] - 1
+    g2 = m.prices[-1, 4] / m.prices[0, 4] - 1
+    assert min(g1, g2) - 1e-12 <= names.loc["Alphabet", "return"] <= max(g1, g2) + 1e-12
+
+
+def test_sector_returns_and_etf_pairs() -> None:
+    m = synthetic_market(holes=False)
+    sec = sector_daily_returns(m)
+    np.testing.assert_allclose(sec["Energy"].to_numpy()[1:], m.returns[1:, 5])
+    idx = pd.bdate_range("2024-01-01", periods=5)
+    bm = pd.DataFrame(
+        {"SPY": [100, 101, 102, 103, 104.0], "RSP": [50, 50, 51, 51, 53.0]}, index=idx
+    )
+    w = resolve_window(idx, "ALL")
+    pairs = etf_pairs(bm, [("EW-CW", "RSP", "SPY"), ("missing", "XYZ", "SPY")], [w])
+    assert list(pairs.index) == ["EW-CW"]
+    assert pairs.loc["EW-CW", "ALL"] == pytest.approx(53 / 50 - 104 / 100)
