@@ -14,8 +14,9 @@ with both a cap and earnings enter the sums; the others are counted as lacking d
 
 Share classes: snapshots such as Yahoo's give each class of a company (GOOG, GOOGL) the
 *whole company's* cap. With ``class_caps="company"`` (the default) an issuer's cap and earnings
-are the mean over its classes, so the company counts once; ``"class"`` sums the classes
-(for data where each class carries only its own cap).
+are the mean over its classes, so the company counts once (rows a loader already split, marked
+``cap_basis = "company-level split equally"``, are scaled back first); ``"class"`` sums the
+classes (for data where each class carries only its own float).
 """
 
 from __future__ import annotations
@@ -77,8 +78,20 @@ def issuer_snapshot(
         mapped = snap["ticker"].map(issuers)
         iss = mapped.where(mapped.notna(), snap["ticker"])
     snap["issuer"] = iss.astype(str)
-    agg = "mean" if class_caps == "company" else "sum"
     grouped = snap.groupby("issuer", sort=False)
+    if class_caps == "company":
+        # rows a loader already split (cap_basis "company-level split equally") add up instead
+        already_split = (
+            snap["cap_basis"].astype(str).str.startswith("company-level")
+            if "cap_basis" in snap.columns
+            else pd.Series(False, index=snap.index)
+        )
+        n_classes = grouped["ticker"].transform("size")
+        scale = np.where(already_split, n_classes, 1.0)
+        snap["market_cap"] = snap["market_cap"] * scale
+        snap["earnings"] = snap["earnings"] * scale
+        grouped = snap.groupby("issuer", sort=False)
+    agg = "mean" if class_caps == "company" else "sum"
     out = pd.DataFrame(
         {
             "market_cap": grouped["market_cap"].agg(agg),
