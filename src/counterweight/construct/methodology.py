@@ -1,0 +1,285 @@
+"""Capped index methodologies and fund rules as constraints: S&P Select Sector, MSCI 10/40, 25/50.
+
+All of them bound single issuers and the total of the issuers above a threshold; they differ in
+the limits, the buffers and how the excess moves. Everything works on *issuer* weights (share
+classes of one company are capped together) and redistributes in proportion.
+
+S&P Select Sector Indices (S&P Dow Jones Indices, *S&P U.S. Indices Methodology*, section
+"Select Sector Indices", Constituent Weightings; quarterly rebalancing), designed so the sector
+SPDR funds meet the US RIC rules:
+
+1. cap-weight the companies;
+2. a company above 24% (the trigger, a buffer under the 25% RIC limit) is capped at 23%, the
+   excess going to the uncapped companies in proportion; repeat until none is above 24%;
+3. if the companies above 4.8% together exceed 50%:
+   - until the September 2024 change (``sp_select_sector_pre2024``): rank them by weight; the
+     company whose weight makes the running total cross 50% is cut to 4.5%, the companies ranked
+     above it keep their weights, the excess goes in proportion to the companies below 4.5%
+     (none of which may pass 4.5%); repeat. This is what cut Apple to about 4.5% in the
+     Technology Select Sector index in June 2024 while Microsoft and Nvidia stayed above 20%;
+   - from the September 2024 rebalance (S&P DJI announcement of the change to the Select
+     Sector capping rule, 2024) (``sp_select_sector``): all companies above 4.8% are scaled
+     down *together, in proportion*, so that they hold 50%, the excess going to the others
+     in proportion (none of which may pass 4.8%); repeat until the rule holds.
+
+MSCI 10/40 Indexes Methodology (MSCI, section 3.2, "Constraint targets" and "Fixing capping
+combinations (pivots)") and MSCI 25/50 Indexes Methodology: no group entity (issuer) above
+10% (25%) and the entities above 5% together at most 40% (50%). At each index review a buffer
+of 10% of the limits is used: 9% and 36% (22.5% and 45%) with the 5% threshold applied at
+4.5%. MSCI picks the capping combination that keeps the index closest to its parent; here the
+candidate combinations are the top-k issuers allowed above the threshold (k = 0, 1, ...), each
+solved exactly with proportional redistribution (single cap on the k, their total at most the
+aggregate limit, everyone else at most the threshold), and the feasible one closest to the
+parent in ``sum (w - b)^2 / b`` wins.
+
+``ric`` (25% / 5% / 50%) and ``ucits`` (10% / 5% / 40%) enforce the fund rules of
+:mod:`counterweight.construct.rules` with the same top-k search; ``buffers=True`` applies the
+same 10% internal compliance buffer (22.5% / 4.5% / 45% and 9% / 4.5% / 36%).
+
+Limits and buffers as published in the documents cited above; the S&P 24%/23%/4.8%/4.5%/50%
+parameters are keyword arguments of :func:`sp_select_sector` for other variants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from counterweight.construct.capping import GroupBound, _pct, bounded_weights, cap_weights
+from counterweight.errors import ConfigError, InfeasibleError, InputError
+
+_MAX_ROUNDS = 1000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A 'single / threshold / aggregate' rule: each issuer <= single; issuers > threshold sum <= aggregate."""
+
+    single: float
+    threshold: float
+    aggregate: float
+
+    def buffered(self, factor: float = 0.9) -> Limits:
+        return Limits(self.single * factor, self.threshold * factor, self.aggregate * factor)
+
+
+MSCI_10_40 = Limits(0.10, 0.05, 0.40)
+MSCI_25_50 = Limits(0.25, 0.05, 0.50)
+RIC_LIMITS = Limits(0.25, 0.05, 0.50)
+UCITS_LIMITS = Limits(0.10, 0.05, 0.40)
+
+
+def _aggregate(w: np.ndarray, codes: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    w = np.asarray(w, dtype=float)
+    ok = np.isfinite(w)
+    if np.any(w[ok] < 0):
+        raise InputError("weights must be non-negative")
+    w = np.where(ok, w, 0.0)
+    if not w.sum() > 0:
+        raise InputError("no positive weight")
+    w = w / w.sum()
+    if codes is None:
+        return w, None
+    codes = np.asarray(codes, dtype=np.intp)
+    return np.bincount(codes, weights=w, minlength=int(codes.max()) + 1), codes
+
+
+def _split(wi: np.ndarray, w: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
+    """Issuer weights back to names, pro rata within each issuer; NaN inputs stay NaN."""
+    w = np.asarray(w, dtype=float)
+    ok = np.isfinite(w)
+    b = np.where(ok, w, 0.0)
+    b = b / b.sum()
+    if codes is None:
+        return np.where(ok, wi, np.nan)
+    bi = np.bincount(codes, weights=b, minlength=wi.size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(bi > 0, wi / bi, 0.0)
+    return np.where(ok, b * ratio[codes], np.nan)
+
+
+def _refill(w: np.ndarray, fixed: np.ndarray, receivers: np.ndarray, cap: float) -> np.ndarray:
+    """Keep ``fixed`` names, scale ``receivers`` in proportion (each at most ``cap``) to sum to 1."""
+    out = np.where(fixed, w, 0.0)
+    room = 1.0 - float(out.sum())
+    r = receivers & ~fixed & (w > 0)
+    if room <= 0 or not r.any():
+        return out
+    part = w[r] / w[r].sum()
+    if r.sum() * cap < room - 1e-12:
+        raise InfeasibleError(
+            f"{int(r.sum())} smaller names capped at {_pct(cap)} cannot hold the {_pct(room)} left over"
+        )
+    out[r] = cap_weights(part, cap / room) * room
+    return out
+
+
+def _single_cap(w: np.ndarray, trigger: float, cap: float) -> np.ndarray:
+    """Cap names above ``trigger`` at ``cap`` (excess to the uncapped in proportion), until stable."""
+    caps = np.full(w.size, np.inf)
+    for _ in range(_MAX_ROUNDS):
+        over = (w > trigger + 1e-15) & ~np.isfinite(caps)
+        if not over.any():
+            return w
+        caps[over] = cap
+        w = cap_weights(w, caps)
+    raise InfeasibleError("single-name capping did not settle")  # pragma: no cover
+
+
+def sp_select_sector(
+    w: np.ndarray,
+    *,
+    issuer_codes: np.ndarray | None = None,
+    rule: str = "2024",
+    trigger: float = 0.24,
+    single_cap: float = 0.23,
+    threshold: float = 0.048,
+    aggregate: float = 0.50,
+    reduce_to: float = 0.045,
+) -> np.ndarray:
+    """S&P Select Sector capped weights (see the module docstring for the rules and sources).
+
+    ``rule="2024"``: companies above ``threshold`` scaled down together to ``aggregate``;
+    ``rule="pre2024"``: the company crossing ``aggregate`` cut to ``reduce_to``, repeatedly.
+    """
+    if rule not in ("2024", "pre2024"):
+        raise ConfigError(f"unknown Select Sector rule '{rule}' (2024 or pre2024)")
+    wi, codes = _aggregate(w, issuer_codes)
+    x = _single_cap(wi, trigger, single_cap)
+    for _ in range(_MAX_ROUNDS):
+        big = x > threshold
+        total = float(x[big].sum())
+        if total <= aggregate + 1e-12:
+            break
+        if rule == "2024":
+            caps = np.where(big, single_cap, threshold)
+            x = bounded_weights(x, cap=caps, groups=[GroupBound("large", big, 0.0, aggregate)])
+        else:
+            order = np.flatnonzero(big)[np.argsort(-x[big], kind="stable")]
+            cum = np.cumsum(x[order])
+            j = int(np.argmax(cum > aggregate + 1e-12))
+            keep = np.zeros(x.size, dtype=bool)
+            keep[order[:j]] = True
+            keep |= (x >= reduce_to) & ~big  # names between reduce_to and threshold stay
+            cut = order[j]
+            y = x.copy()
+            y[cut] = reduce_to
+            keep[cut] = True
+            x = _refill(y, keep, ~keep, reduce_to)
+        x = _single_cap(x, trigger, single_cap)
+    else:  # pragma: no cover
+        raise InfeasibleError("Select Sector capping did not settle")
+    return _split(x, w, codes)
+
+
+def _objective(x: np.ndarray, b: np.ndarray) -> float:
+    live = b > 0
+    return float(np.sum((x[live] - b[live]) ** 2 / b[live]))
+
+
+def top_k_capped(
+    w: np.ndarray, limits: Limits, *, issuer_codes: np.ndarray | None = None
+) -> tuple[np.ndarray, int]:
+    """Issuers capped so that each <= single and those > threshold sum to <= aggregate.
+
+    Searches k = number of largest issuers allowed above the threshold; for each, solves exactly
+    ``min sum (x-b)^2/b`` s.t. top-k each <= single and together <= aggregate, the rest <=
+    threshold. Returns (name weights, k) of the feasible candidate closest to the base.
+    """
+    lim = limits
+    if not 0 < lim.threshold <= lim.single <= 1 or not lim.single <= lim.aggregate <= 1:
+        raise ConfigError(
+            f"limits must satisfy 0 < threshold <= single <= aggregate <= 1, got {lim}"
+        )
+    wi, codes = _aggregate(w, issuer_codes)
+    order = np.argsort(-wi, kind="stable")
+    n_above = int(np.sum(wi > lim.threshold))
+    k_max = min(n_above, int(np.floor(lim.aggregate / lim.threshold + 1e-9)) + 1, wi.size)
+    best: tuple[float, np.ndarray, int] | None = None
+    for k in range(0, k_max + 1):
+        top = np.zeros(wi.size, dtype=bool)
+        top[order[:k]] = True
+        caps = np.where(top, lim.single, lim.threshold)
+        try:
+            x = bounded_weights(wi, cap=caps, groups=[GroupBound("large", top, 0.0, lim.aggregate)])
+        except InfeasibleError:
+            continue
+        obj = _objective(x, wi)
+        if best is None or obj < best[0] - 1e-15:
+            best = (obj, x, k)
+    if best is None:
+        n = int(np.sum(wi > 0))
+        raise InfeasibleError(
+            f"{n} issuers cannot meet {_pct(lim.single)} each with those above "
+            f"{_pct(lim.threshold)} together at most {_pct(lim.aggregate)} "
+            f"(at most {_pct(lim.aggregate + (n - 1) * lim.threshold)} can be held)"
+        )
+    return _split(best[1], w, codes), best[2]
+
+
+NAMES = ("sp_select_sector", "sp_select_sector_pre2024", "msci_10_40", "msci_25_50", "ric", "ucits")
+
+
+def limits_for(name: str, buffers: bool = True) -> Limits:
+    """The (buffered) limits of a top-k methodology or fund rule."""
+    base = {
+        "msci_10_40": MSCI_10_40,
+        "msci_25_50": MSCI_25_50,
+        "ric": RIC_LIMITS,
+        "ucits": UCITS_LIMITS,
+    }.get(name)
+    if base is None:
+        raise ConfigError(f"unknown methodology '{name}' (known: {', '.join(NAMES)})")
+    return base.buffered() if buffers else base
+
+
+@dataclass(frozen=True)
+class CapPlan:
+    """A methodology's result and the constraints that describe it (at issuer level).
+
+    ``caps`` (per issuer code, or per name without codes) and ``groups`` (the issuers allowed
+    above the threshold, with their aggregate limit) are the convex constraints the result
+    satisfies, so they can be combined with other groups on the exact or general path.
+    """
+
+    weights: np.ndarray
+    caps: np.ndarray
+    groups: tuple[GroupBound, ...]
+    notes: tuple[str, ...]
+
+
+def plan(
+    w: np.ndarray,
+    name: str,
+    *,
+    buffers: bool = True,
+    issuer_codes: np.ndarray | None = None,
+    cap: float | np.ndarray = np.inf,
+) -> CapPlan:
+    """Apply methodology ``name`` to base weights; return weights and equivalent constraints."""
+    if name in ("sp_select_sector", "sp_select_sector_pre2024"):
+        rule = "2024" if name == "sp_select_sector" else "pre2024"
+        x = sp_select_sector(w, issuer_codes=issuer_codes, rule=rule)
+        single, threshold, aggregate = 0.23, 0.048, 0.50
+        note = f"S&P Select Sector capping ({'2024 rule' if rule == '2024' else 'pre-2024 rule'})"
+    else:
+        lim = limits_for(name, buffers)
+        x, k = top_k_capped(w, lim, issuer_codes=issuer_codes)
+        single, threshold, aggregate = lim.single, lim.threshold, lim.aggregate
+        note = (
+            f"{name}: {k} issuers allowed above {_pct(threshold)}, each at most {_pct(single)}, "
+            f"together at most {_pct(aggregate)}"
+        )
+    xi, _ = _aggregate(x, issuer_codes)
+    large = xi > threshold
+    caps = np.where(large, single, threshold)
+    user = np.broadcast_to(np.asarray(cap, dtype=float), caps.shape)
+    caps = np.minimum(caps, user)
+    group_mask = large if issuer_codes is None else large[np.asarray(issuer_codes, dtype=np.intp)]
+    return CapPlan(
+        weights=x,
+        caps=caps,
+        groups=(GroupBound("issuers above threshold", group_mask, 0.0, aggregate),),
+        notes=(note,),
+    )

@@ -1,0 +1,188 @@
+"""Base weighting schemes and score tilts: cap, equal, inverse volatility, value/quality/momentum.
+
+Every scheme returns a ticker-indexed :class:`pandas.Series` of weights (fractions summing to 1)
+over the index members on ``as_of`` (the last trading date on or before it), and uses only
+data up to ``as_of`` (no look-ahead), so a backtest can call it on each rebalance date.
+
+* cap weight: ``w_i = cap_i / sum_j cap_j`` (members with a known cap);
+* equal weight: ``1 / I`` per *issuer* (GOOG + GOOGL share one slot, split by cap);
+* inverse volatility: ``w_i ∝ 1 / sigma_i``, sigma the standard deviation of daily returns over
+  ``lookback`` days (names with fewer than ``lookback // 2`` returns get the median sigma);
+* score tilt: ``w_i ∝ b_i * m(z_i)`` with ``z`` the cross-sectional z-score of a score
+  (winsorised at +-3) and the MSCI-style multiplier ``m(z) = 1 + s z`` for ``z >= 0`` and
+  ``1 / (1 - s z)`` for ``z < 0`` (always positive; missing scores are neutral, z = 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from counterweight.errors import ConfigError, DataUnavailableError
+from counterweight.market import Market
+
+SCORES = ("value", "dividend", "momentum", "low_volatility", "quality")
+
+
+def _members(market: Market, as_of: str | pd.Timestamp | None) -> tuple[int, np.ndarray]:
+    i = market.date_position(as_of)
+    mem = market.members[i]
+    if not mem.any():
+        raise DataUnavailableError(f"no index members on {market.dates[i].date()}")
+    return i, mem
+
+
+def _normalise(w: pd.Series, what: str) -> pd.Series:
+    w = w[np.isfinite(w.to_numpy(dtype=float)) & (w.to_numpy(dtype=float) > 0)]
+    total = float(w.sum())
+    if not total > 0:
+        raise DataUnavailableError(f"{what}: no positive weight")
+    out = w / total
+    out.index.name = "ticker"
+    return out.astype(float)
+
+
+def cap_weight(market: Market, as_of: str | pd.Timestamp | None = None) -> pd.Series:
+    """Cap weights of members on ``as_of``: cap_i / sum cap (members without a cap left out)."""
+    i, mem = _members(market, as_of)
+    caps = np.where(mem, market.caps[i], np.nan)
+    return _normalise(pd.Series(caps, index=market.tickers), "cap weight")
+
+
+def equal_weight(
+    market: Market, as_of: str | pd.Timestamp | None = None, *, issuer_level: bool = True
+) -> pd.Series:
+    """Equal weight: 1/I per issuer (split across share classes by cap, else equally), or 1/N."""
+    i, mem = _members(market, as_of)
+    tickers = market.tickers[mem]
+    if not issuer_level:
+        return _normalise(pd.Series(1.0, index=tickers), "equal weight")
+    codes = market.issuer_codes[mem]
+    caps = market.caps[i][mem]
+    frame = pd.DataFrame(
+        {"code": codes, "cap": np.where(np.isfinite(caps), caps, np.nan)}, index=tickers
+    )
+    within = frame.groupby("code")["cap"].transform(
+        lambda c: c / c.sum() if c.notna().all() and c.sum() > 0 else 1.0 / len(c)
+    )
+    n_iss = frame["code"].nunique()
+    return _normalise(within / n_iss, "equal weight")
+
+
+def inverse_volatility(
+    market: Market, as_of: str | pd.Timestamp | None = None, *, lookback: int = 252
+) -> pd.Series:
+    """w_i ∝ 1/sigma_i, sigma over the last ``lookback`` daily returns ending on ``as_of``."""
+    if lookback < 2:
+        raise ConfigError("lookback must be at least 2 days")
+    i, mem = _members(market, as_of)
+    window = market.returns[max(0, i - lookback + 1) : i + 1][:, mem]
+    obs = np.isfinite(window).sum(axis=0)
+    sigma = np.full(window.shape[1], np.nan)
+    enough = obs >= max(2, lookback // 2)
+    if enough.any():
+        sigma[enough] = np.nanstd(window[:, enough], axis=0, ddof=1)
+    good = np.isfinite(sigma) & (sigma > 0)
+    if not good.any():
+        raise DataUnavailableError(
+            f"inverse volatility: fewer than {lookback // 2} returns for every member"
+        )
+    sigma[~good] = np.median(sigma[good])
+    return _normalise(pd.Series(1.0 / sigma, index=market.tickers[mem]), "inverse volatility")
+
+
+def _latest_fundamentals(market: Market, as_of: pd.Timestamp) -> pd.DataFrame:
+    f = market.fundamentals
+    if f.empty or "ticker" not in f.columns:
+        raise DataUnavailableError("the market has no fundamentals for value/quality scores")
+    f = f[pd.to_datetime(f["date"]) <= as_of]
+    if f.empty:
+        raise DataUnavailableError(f"no fundamentals snapshot on or before {as_of.date()}")
+    return f.sort_values("date")
+
+
+def score(market: Market, kind: str, as_of: str | pd.Timestamp | None = None) -> pd.Series:
+    """A raw score per member ticker on ``as_of`` (higher = more weight when tilting).
+
+    value: earnings yield eps / price from the latest fundamentals snapshot;
+    dividend: dividend yield; momentum: 12-1 month total return (prices 252 to 21 days back);
+    low_volatility: minus the 252-day daily-return standard deviation;
+    quality: earnings stability, minus the coefficient of variation of EPS over the last
+    8 snapshots (a proxy: the data carries no balance-sheet quality fields). NaN = unknown.
+    """
+    i, mem = _members(market, as_of)
+    tickers = market.tickers[mem]
+    date = market.dates[i]
+    if kind == "value":
+        f = _latest_fundamentals(market, date).groupby("ticker").last()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ey = f["eps"].astype(float) / f["price"].astype(float)
+        return ey.reindex(tickers)
+    if kind == "dividend":
+        f = _latest_fundamentals(market, date).groupby("ticker").last()
+        return f["div_yield"].astype(float).reindex(tickers)
+    if kind == "momentum":
+        if i < 252:
+            raise DataUnavailableError("momentum needs 252 trading days of prices before as_of")
+        p0, p1 = market.prices[i - 252][mem], market.prices[i - 21][mem]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return pd.Series(p1 / p0 - 1.0, index=tickers)
+    if kind == "low_volatility":
+        window = market.returns[max(0, i - 251) : i + 1][:, mem]
+        ok = np.isfinite(window).sum(axis=0) >= 126
+        sd = np.full(window.shape[1], np.nan)
+        if ok.any():
+            sd[ok] = np.nanstd(window[:, ok], axis=0, ddof=1)
+        return pd.Series(-sd, index=tickers)
+    if kind == "quality":
+        f = _latest_fundamentals(market, date)
+        last = f.groupby("ticker").tail(8)
+        g = last.groupby("ticker")["eps"]
+        mean, eps_sd, cnt = g.mean(), g.std(ddof=1), g.count()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cv = eps_sd / mean.abs()
+        q = (-cv).where((cnt >= 3) & (mean > 0))
+        return q.reindex(tickers)
+    raise ConfigError(
+        f"unknown score '{kind}' (known: {', '.join(SCORES)}, or a score file column)"
+    )
+
+
+def tilt_multiplier(z: np.ndarray, strength: float) -> np.ndarray:
+    """m(z) = 1 + s z (z >= 0), 1 / (1 - s z) (z < 0): positive, monotone, m(0) = 1."""
+    z = np.asarray(z, dtype=float)
+    sz = strength * z
+    return np.where(sz >= 0, 1.0 + sz, 1.0 / (1.0 - np.minimum(sz, 0.0)))
+
+
+def zscore(values: pd.Series, winsor: float = 3.0) -> pd.Series:
+    """Cross-sectional z-score (population sd), winsorised at +-winsor; NaN stays NaN."""
+    v = values.astype(float).replace([np.inf, -np.inf], np.nan)
+    sd = float(v.std(ddof=0))
+    if not sd > 0:
+        return v * 0.0
+    return ((v - v.mean()) / sd).clip(-winsor, winsor)
+
+
+def tilt(base: pd.Series, scores: pd.Series, strength: float = 1.0) -> pd.Series:
+    """w_i ∝ b_i * m(z_i): tilt base weights towards high scores (missing score: neutral)."""
+    if strength < 0:
+        raise ConfigError("tilt strength must be >= 0 (flip the score's sign instead)")
+    z = zscore(scores.reindex(base.index)).fillna(0.0)
+    return _normalise(base * tilt_multiplier(z.to_numpy(), strength), "tilt")
+
+
+def blend(parts: Sequence[tuple[float, pd.Series]]) -> pd.Series:
+    """sum_k a_k w_k / sum_k a_k over the union of tickers (absent = 0)."""
+    if not parts:
+        raise ConfigError("blend needs at least one part")
+    total = sum(a for a, _ in parts)
+    if any(a < 0 for a, _ in parts) or not total > 0:
+        raise ConfigError("blend weights must be >= 0 with a positive sum")
+    idx = parts[0][1].index
+    for _, w in parts[1:]:
+        idx = idx.union(w.index, sort=False)
+    out = sum(a * w.reindex(idx).fillna(0.0) for a, w in parts)
+    return _normalise(pd.Series(out, index=idx), "blend")
