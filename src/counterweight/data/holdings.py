@@ -61,6 +61,7 @@ CASH_TICKERS: frozenset[str] = frozenset(
         "$CASH",
         "CASH-USD",
         "CASHANDCASHINVESTMENTS",
+        "CASH&CASHINVESTMENTS",
         "MONEYMARKET",
         "CASHSWEEP",
         "SWEEP",
@@ -71,6 +72,7 @@ CASH_TYPES: frozenset[str] = frozenset(
 )
 TOTAL_ROWS: frozenset[str] = frozenset({"TOTAL", "ACCOUNTTOTAL", "TOTALS", "GRANDTOTAL"})
 DEFAULT_ACCOUNT = "default"
+_CASH_KEYS = frozenset(re.sub(r"[^A-Z0-9]", "", c) for c in CASH_TICKERS)
 
 
 def _key(name: object) -> str:
@@ -206,7 +208,7 @@ def _parse(frame: pd.DataFrame, source: str) -> Holdings:
         )
         typ = _key(rec.get(cols["type"], "")) if "type" in cols else ""
         is_cash = (
-            _key(ticker_raw).upper() in {_key(c).upper() for c in CASH_TICKERS} or typ in CASH_TYPES
+            _key(ticker_raw).upper() in _CASH_KEYS or typ in CASH_TYPES
         )
         if not ticker_raw and not is_cash:
             if np.isnan(shares) and np.isnan(value):
