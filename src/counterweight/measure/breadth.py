@@ -33,6 +33,7 @@ from counterweight.market import Market
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_numba: Any
 try:  # numba is optional (the ``fast`` extra); results are identical without it
     import numba as _numba
 except ImportError:  # pragma: no cover - depends on the environment
@@ -50,7 +51,7 @@ price equal to its average (a flat or halted stock) could otherwise land on eith
 def _njit(fn: F) -> F:
     if _numba is None:  # pragma: no cover
         return fn
-    return _numba.njit(cache=True, nogil=True)(fn)  # type: ignore[no-any-return]
+    return _numba.njit(cache=True, nogil=True)(fn)  # type: ignore[no-any-return,return-value]
 
 
 # --------------------------------------------------------------------------- kernels

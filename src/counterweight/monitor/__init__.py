@@ -1,1 +1,100 @@
-"""counterweight.monitor."""
+"""Rotation monitor: signals, regime call, guardrails and alerts.
+
+Typical use::
+
+    from counterweight.monitor import run_monitor, load_config
+    result = run_monitor(market, load_config())
+    result.regime.call, result.signals.table(result.as_of)
+
+Modules: :mod:`~counterweight.monitor.signals` (each signal a series with its current reading
+and percentile), :mod:`~counterweight.monitor.regime` (the call with its votes),
+:mod:`~counterweight.monitor.guardrails` (thresholds with persistence, replay),
+:mod:`~counterweight.monitor.alerts` (state in the store so a breach alerts once),
+:mod:`~counterweight.monitor.webhook` (POST with timeout and retries),
+:mod:`~counterweight.monitor.flows` (fund flow CSV and buckets),
+:mod:`~counterweight.monitor.config` (TOML rules, defaults in ``counterweight/config/monitor.toml``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from counterweight.market import Market, Provenance
+from counterweight.monitor.alerts import AlertStatus
+from counterweight.monitor.config import MonitorConfig, load_config
+from counterweight.monitor.guardrails import GuardrailHistory, evaluate_all, replay
+from counterweight.monitor.regime import RegimeCall, regime_call
+from counterweight.monitor.signals import SignalSet, compute_signals
+
+NEW_ALERT_EXIT_CODE = 3
+"""Exit status of ``counterweight monitor`` when at least one new alert fired (for cron)."""
+
+
+@dataclass
+class MonitorResult:
+    """Everything one monitor run computed, as of one date."""
+
+    as_of: pd.Timestamp
+    signals: SignalSet
+    regime: RegimeCall
+    guardrails: list[GuardrailHistory]
+    config: MonitorConfig
+    provenance: Provenance
+
+    def replay(self, start: Any = None, end: Any = None) -> pd.DataFrame:
+        """Fire / clear events of every guardrail between ``start`` and ``end``."""
+        return replay(
+            self.guardrails,
+            None if start is None else pd.Timestamp(start),
+            None if end is None else pd.Timestamp(end),
+        )
+
+    def to_dict(self, alerts: list[AlertStatus] | None = None) -> dict[str, Any]:
+        """JSON-ready payload: as-of, regime with votes, signal readings, alerts, caveats."""
+        table = self.signals.table(self.as_of)
+        return {
+            "as_of": self.as_of.date().isoformat(),
+            "regime": self.regime.to_dict(),
+            "signals": [] if table.empty else table.reset_index().to_dict(orient="records"),
+            "alerts": [a.to_dict() for a in alerts or []],
+            "new_alerts": [a.guardrail for a in alerts or [] if a.is_new],
+            "notes": list(self.signals.notes),
+            "provenance": self.provenance.to_dict(),
+        }
+
+
+def run_monitor(
+    market: Market,
+    config: MonitorConfig | None = None,
+    *,
+    flows: pd.DataFrame | None = None,
+    as_of: Any = None,
+) -> MonitorResult:
+    """Compute signals on the whole history, the regime call and guardrail histories.
+
+    ``as_of`` (default: the last date) selects the reading; signals use data up to each date
+    only, so a reading on ``as_of`` equals the one a run on that day would have seen.
+    """
+    cfg = config or load_config()
+    signals = compute_signals(market, cfg, flows)
+    date = market.dates[market.date_position(as_of)]
+    return MonitorResult(
+        as_of=pd.Timestamp(date),
+        signals=signals,
+        regime=regime_call(signals, cfg, pd.Timestamp(date)),
+        guardrails=evaluate_all(cfg.guardrails, signals),
+        config=cfg,
+        provenance=market.provenance,
+    )
+
+
+__all__ = [
+    "NEW_ALERT_EXIT_CODE",
+    "MonitorConfig",
+    "MonitorResult",
+    "load_config",
+    "run_monitor",
+]
