@@ -9,7 +9,12 @@ from counterweight.rebalance.engine import (
     rebalance,
     rebalance_arrays,
 )
-from counterweight.rebalance.turnover import limit_trades, one_way_turnover, scale_trades, water_fill
+from counterweight.rebalance.turnover import (
+    limit_trades,
+    one_way_turnover,
+    scale_trades,
+    water_fill,
+)
 
 __all__ = [
     "Rebalance",

@@ -325,7 +325,7 @@ def _package(
             "distance_before": 0.5 * np.abs(res.weights_before - res.target).sum(axis=1),
             "distance_after": 0.5 * np.abs(res.weights_after - res.target).sum(axis=1),
             "cash_weight_after": res.cash_after / safe_v,
-            "buffer_met": res.cash_after >= rules.cash_buffer * res.value * (1 - 1e-12),
+            "buffer_met": res.cash_after >= rules.cash_buffer * res.value - 1e-6,
         },
         index=pd.Index(accounts.astype(str), name="account"),
     )

@@ -105,8 +105,9 @@ def limit_trades(
 
     # case 4: both bind: buys = tau + room/2, sells = tau - room/2
     c4 = ~done & ~c3
-    beta = np.where(c4, np.clip(tau + room_eff / 2.0, 0.0, bmax), beta)
-    sigma = np.where(c4, np.clip(tau - room_eff / 2.0, 0.0, smax), sigma)
+    with np.errstate(invalid="ignore"):  # inf - inf on rows that are not in case 4
+        beta = np.where(c4, np.clip(tau + room_eff / 2.0, 0.0, bmax), beta)
+        sigma = np.where(c4, np.clip(tau - room_eff / 2.0, 0.0, smax), sigma)
 
     x = _side(buy, beta) - _side(sell, sigma)
     if x3 is not None and np.any(c3):

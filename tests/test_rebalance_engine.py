@@ -1,0 +1,176 @@
+"""Holdings -> trades: lots whole, cash never negative, limits met, restrictions honoured."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from counterweight.construct.rules import GroupLimit, IssuerLimit
+from counterweight.data.holdings import Holdings
+from counterweight.errors import ConfigError, InputError
+from counterweight.rebalance import TradeRules, rebalance, rebalance_arrays
+from counterweight.rebalance.compliance import pre_trade_check, violations
+
+TICKERS = ["AAPL", "MSFT", "NVDA", "XOM", "JPM", "KO"]
+PRICES = pd.Series([210.5, 415.2, 120.3, 110.7, 245.9, 61.4], index=TICKERS)
+
+
+def book(rows: list[tuple[str, str, float]], cash: dict[str, float] | None = None) -> Holdings:
+    recs = [{"account": a, "ticker": t, "shares": s} for a, t, s in rows]
+    for a, c in (cash or {}).items():
+        recs.append({"account": a, "ticker": "CASH", "shares": c})
+    return Holdings.from_frame(pd.DataFrame(recs))
+
+
+def random_book(rng: np.random.Generator, accounts: int) -> Holdings:
+    rows = []
+    cash = {}
+    for i in range(accounts):
+        for t in TICKERS:
+            if rng.random() < 0.7:
+                rows.append((f"acct{i}", t, float(rng.integers(0, 400))))
+        cash[f"acct{i}"] = float(rng.random() * 20_000)
+    return book(rows, cash)
+
+
+def test_fractional_unconstrained_hits_target_exactly() -> None:
+    h = book([("a", "AAPL", 100), ("a", "XOM", 50)], {"a": 10_000})
+    target = pd.Series({"AAPL": 0.5, "MSFT": 0.3, "NVDA": 0.2})
+    res = rebalance(h, target, prices=PRICES, rules=TradeRules(lot=0, cash_buffer=0.01))
+    value = 100 * PRICES["AAPL"] + 50 * PRICES["XOM"] + 10_000
+    # closed form: shares after = 0.99 * target * value / price
+    after = res.weights_after.loc["a"]
+    np.testing.assert_allclose(after[target.index], 0.99 * target, atol=1e-12)
+    assert after["XOM"] == 0.0
+    assert res.summary.loc["a", "cash_after"] == pytest.approx(0.01 * value, rel=1e-9)
+    assert res.summary.loc["a", "value"] == pytest.approx(value)
+    # XOM sold in full, exactly
+    xom = res.trades.set_index("ticker").loc["XOM"]
+    assert xom["shares"] == -50 and xom["side"] == "SELL"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    turnover=st.one_of(st.none(), st.floats(0.0, 0.5)),
+    buffer=st.floats(0.0, 0.1),
+    min_trade=st.sampled_from([0.0, 500.0, 5_000.0]),
+    lot=st.sampled_from([1.0, 0.0, 10.0]),
+)
+def test_invariants_on_random_books(
+    seed: int, turnover: float | None, buffer: float, min_trade: float, lot: float
+) -> None:
+    rng = np.random.default_rng(seed)
+    h = random_book(rng, 5)
+    raw = rng.random(len(TICKERS))
+    target = pd.Series(raw / raw.sum(), index=TICKERS)
+    rules = TradeRules(turnover=turnover, cash_buffer=buffer, min_trade=min_trade, lot=lot)
+    res = rebalance(h, target, prices=PRICES, rules=rules)
+    s = res.summary
+    # cash never negative; never below the buffer unless it started below and stays >= start
+    assert (s["cash_after"] >= -1e-9).all()
+    # (1e-6 USD: floating noise of sums of notionals, far below a cent)
+    ok = (s["cash_after"] >= buffer * s["value"] - 1e-6) | (
+        s["cash_after"] >= s["cash_before"] - 1e-6
+    )
+    assert ok.all()
+    if turnover is not None:
+        assert (s["turnover"] <= turnover + 1e-12).all()
+    tr = res.trades
+    if len(tr):
+        assert (tr["notional"].abs() >= min_trade - 1e-9).all()
+        held = h.positions.set_index(["account", "ticker"])["shares"]
+        key = pd.MultiIndex.from_frame(tr[["account", "ticker"]])
+        have = held.reindex(key).fillna(0.0).to_numpy()
+        assert (tr["shares"] >= -have - 1e-9).all()  # no sell beyond the holding
+        if lot > 0:
+            full = np.isclose(tr["shares"], -have)
+            units = tr["shares"][~full] / lot
+            np.testing.assert_array_equal(units, np.round(units))
+        # weights after reconcile with shares and prices
+        for _, row in tr.iterrows():
+            assert row["notional"] == pytest.approx(row["shares"] * row["price"])
+
+
+def test_restricted_lists_and_modes() -> None:
+    h = book([("a", "AAPL", 200), ("a", "XOM", 300), ("a", "KO", 100)], {"a": 50_000})
+    target = pd.Series({"MSFT": 0.4, "NVDA": 0.3, "JPM": 0.3})
+    rules = TradeRules(
+        no_buy=frozenset({"NVDA"}), no_sell=frozenset({"XOM"}), hold=frozenset({"KO"})
+    )
+    tr = rebalance(h, target, prices=PRICES, rules=rules).trades.set_index("ticker")
+    assert "NVDA" not in tr.index and "XOM" not in tr.index and "KO" not in tr.index
+    assert tr.loc["AAPL", "side"] == "SELL" and tr.loc["MSFT", "side"] == "BUY"
+    sell_only = rebalance(h, target, prices=PRICES, rules=TradeRules(mode="sell_only")).trades
+    assert (sell_only["side"] == "SELL").all() and len(sell_only) == 3
+    buy_only = rebalance(h, target, prices=PRICES, rules=TradeRules(mode="buy_only"))
+    assert (buy_only.trades["side"] == "BUY").all()
+    # buy-only can spend only the cash it has
+    assert buy_only.summary.loc["a", "cash_after"] >= 0
+    assert buy_only.trades["notional"].sum() <= 50_000
+
+
+def test_many_accounts_equal_one_at_a_time() -> None:
+    rng = np.random.default_rng(11)
+    h = random_book(rng, 8)
+    target = pd.Series([0.3, 0.2, 0.2, 0.1, 0.1, 0.1], index=TICKERS)
+    rules = TradeRules(turnover=0.1, cash_buffer=0.02, min_trade=1_000)
+    together = rebalance(h, target, prices=PRICES, rules=rules)
+    lists = together.trade_lists()
+    assert set(lists) == set(h.accounts)
+    for account in h.accounts:
+        pos = h.positions[h.positions["account"] == account]
+        one = Holdings(pos.reset_index(drop=True), h.cash.loc[[account]])
+        alone = rebalance(one, target, prices=PRICES, rules=rules).trades
+        pd.testing.assert_frame_equal(
+            lists[account].drop(columns="account").reset_index(drop=True),
+            alone.drop(columns="account").reset_index(drop=True),
+        )
+
+
+def test_turnover_limit_binds_before_rounding() -> None:
+    """Fractional shares, no other limit: the executed turnover equals the limit to 1e-12."""
+    rng = np.random.default_rng(5)
+    a, u = 50, 30
+    shares = rng.integers(0, 300, size=(a, u)).astype(float)
+    prices = rng.uniform(10, 500, size=u)
+    cash = rng.uniform(0, 5_000, size=a)
+    raw = rng.random(u)
+    res = rebalance_arrays(shares, prices, cash, raw / raw.sum(), turnover=0.05, lot=0.0)
+    executed = 0.5 * np.abs(res.notional).sum(axis=1) / res.value
+    np.testing.assert_allclose(res.turnover_limited, 0.05, atol=1e-12)
+    assert np.all(executed <= 0.05 + 1e-12)
+    whole = rebalance_arrays(shares, prices, cash, raw / raw.sum(), turnover=0.05, lot=1.0)
+    assert np.all(0.5 * np.abs(whole.notional).sum(axis=1) / whole.value <= 0.05 + 1e-12)
+    assert np.all(whole.cash_after >= 0)
+
+
+def test_compliance_catches_a_constructed_violation() -> None:
+    h = book([("a", "AAPL", 10)], {"a": 100_000})
+    target = pd.Series({"AAPL": 0.3, "MSFT": 0.3, "NVDA": 0.4})
+    res = rebalance(h, target, prices=PRICES, rules=TradeRules(lot=0))
+    sec = pd.DataFrame({"issuer": ["Apple", "Microsoft", "Nvidia"]}, index=["AAPL", "MSFT", "NVDA"])
+    rules = [IssuerLimit(0.25), GroupLimit("Mag 7", ("Apple", "Microsoft", "Nvidia"), max=0.9)]
+    report = pre_trade_check(res, sec, rules)
+    bad = violations(report)
+    assert len(bad) == 2
+    single = bad[bad["rule"] == "single issuer"].iloc[0]
+    assert "Nvidia 40.00%" in single["detail"] and "Microsoft 30.00%" in single["detail"]
+    assert "Apple 30.00%" in single["detail"]
+    # before the trades the account was almost all cash: no violation then
+    assert report[report["stage"] == "before"]["passed"].all()
+    # the RIC preset by name works too
+    assert not violations(pre_trade_check(res, sec, "ric")).empty
+
+
+def test_errors_are_clear() -> None:
+    h = book([("a", "ZZZZ", 10)])
+    with pytest.raises(InputError, match="no price for held ZZZZ"):
+        rebalance(h, pd.Series({"AAPL": 1.0}), prices=PRICES)
+    with pytest.raises(InputError, match="sum to"):
+        rebalance(book([("a", "AAPL", 1)]), pd.Series({"AAPL": 0.8, "MSFT": 0.5}), prices=PRICES)
+    with pytest.raises(ConfigError, match="cash_buffer"):
+        TradeRules(cash_buffer=1.5)
