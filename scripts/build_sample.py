@@ -14,7 +14,6 @@ import argparse
 import hashlib
 import json
 import re
-
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +59,9 @@ def wide_to_long(frame: pd.DataFrame, date_col: str, value: str) -> pd.DataFrame
     return long.sort_values(["ticker", "date"]).reset_index(drop=True)
 
 
-def rename_old_tickers(fund: pd.DataFrame, sec: pd.DataFrame, full: Path, inputs: list[Path]) -> pd.DataFrame:
+def rename_old_tickers(
+    fund: pd.DataFrame, sec: pd.DataFrame, full: Path, inputs: list[Path]
+) -> pd.DataFrame:
     """Snapshots taken before a ticker change carry the old symbol: give them today's.
 
     Two sources of evidence, both data-driven: the membership events file's ticker changes
@@ -78,8 +79,10 @@ def rename_old_tickers(fund: pd.DataFrame, sec: pd.DataFrame, full: Path, inputs
         if new in current:
             hit = (fund["ticker"] == old) & (fund["date"] < pd.Timestamp(e["event_date"]))
             fund.loc[hit, "ticker"] = new
+
     def key(name: str) -> str:
         return re.sub(r"[^a-z0-9]", "", str(name).lower().replace("&", "and"))
+
     names = fund.groupby("ticker")["ticker"].first()
     fund_names = {}
     fund_name_src = pd.read_csv(full.parent / "sample" / "sp500_market_cap_snapshots_yahoo.csv.gz")
@@ -94,7 +97,9 @@ def rename_old_tickers(fund: pd.DataFrame, sec: pd.DataFrame, full: Path, inputs
     return fund.drop_duplicates(["date", "ticker"], keep="first")
 
 
-def carried_quarterly_caps(fund: pd.DataFrame, daily: pd.DataFrame, full: Path, inputs: list[Path]) -> pd.DataFrame:
+def carried_quarterly_caps(
+    fund: pd.DataFrame, daily: pd.DataFrame, full: Path, inputs: list[Path]
+) -> pd.DataFrame:
     """For daily-panel tickers with no cap in any snapshot (BRK-B, BF-B: the Yahoo scrape failed
     on their dotted symbols), carry the last cap of the quarterly cap file forward by the
     total-return price change to the first daily date, as an explicitly estimated snapshot."""
@@ -111,7 +116,9 @@ def carried_quarterly_caps(fund: pd.DataFrame, daily: pd.DataFrame, full: Path, 
     q = q[q["ticker"].isin(missing)].sort_values("date")
     f = full / "sp500_members_and_etfs_adjclose_long.parquet"
     inputs.append(f)
-    px = pd.read_parquet(f, filters=[("ticker", "in", [t.replace("-", ".") for t in missing] + missing)])
+    px = pd.read_parquet(
+        f, filters=[("ticker", "in", [t.replace("-", ".") for t in missing] + missing)]
+    )
     px["ticker"] = px["ticker"].map(norm)
     px = px.pivot(index="date", columns="ticker", values="adj_close").sort_index()
     first = daily.index[0]
@@ -126,13 +133,19 @@ def carried_quarterly_caps(fund: pd.DataFrame, daily: pd.DataFrame, full: Path, 
         if p0.empty or p1.empty:
             continue
         cap = float(last["market_cap_usd"]) * float(p1.iloc[-1]) / float(p0.iloc[-1])
-        rows.append({
-            "date": daily.index[1],  # anchored on the first daily close
-            "ticker": t, "price": np.nan, "market_cap": cap, "eps": np.nan, "pe": np.nan,
-            "div_yield": np.nan,
-            "source": f"estimated: quarterly cap of {last['date'].date()} x total-return price change "
-                      f"to {first.date()} (full/sp500_market_caps_quarterly_2001_2025, MIT)",
-        })
+        rows.append(
+            {
+                "date": daily.index[1],  # anchored on the first daily close
+                "ticker": t,
+                "price": np.nan,
+                "market_cap": cap,
+                "eps": np.nan,
+                "pe": np.nan,
+                "div_yield": np.nan,
+                "source": f"estimated: quarterly cap of {last['date'].date()} x total-return price change "
+                f"to {first.date()} (full/sp500_market_caps_quarterly_2001_2025, MIT)",
+            }
+        )
     return pd.DataFrame(rows, columns=fund.columns)
 
 
@@ -207,7 +220,11 @@ def build(shared: Path) -> dict[str, object]:
             "sector": [latest["GICS Sector"].get(t, np.nan) for t in former],
             "industry": [latest["GICS Sub-Industry"].get(t, np.nan) for t in former],
             "cik": [
-                (str(latest["CIK"].get(t)).split(".")[0] if pd.notna(latest["CIK"].get(t)) else pd.NA)
+                (
+                    str(latest["CIK"].get(t)).split(".")[0]
+                    if pd.notna(latest["CIK"].get(t))
+                    else pd.NA
+                )
                 for t in former
             ],
             "date_added": [np.nan] * len(former),
@@ -215,7 +232,9 @@ def build(shared: Path) -> dict[str, object]:
     )
     sec = pd.concat([sec, extra], ignore_index=True)
     # issuer: one per CIK (GOOG and GOOGL share Alphabet's CIK); name without the class suffix
-    base_name = sec["name"].astype(str).str.replace(r"\s*\((Class|Series) [A-Z]\)\s*$", "", regex=True)
+    base_name = (
+        sec["name"].astype(str).str.replace(r"\s*\((Class|Series) [A-Z]\)\s*$", "", regex=True)
+    )
     first_name = base_name.groupby(sec["cik"].fillna(sec["ticker"])).transform("first")
     sec["issuer"] = np.where(sec["cik"].notna(), first_name, base_name)
     sec = sec[["ticker", "name", "issuer", "sector", "industry", "cik", "date_added"]]
@@ -304,7 +323,9 @@ def main() -> None:
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     args = ap.parse_args()
     if not (args.shared / "sample").is_dir():
-        raise SystemExit(f"error: {args.shared}/sample not found (this script needs ../shared/data)")
+        raise SystemExit(
+            f"error: {args.shared}/sample not found (this script needs ../shared/data)"
+        )
     manifest = build(args.shared)
     total = sum(int(v["bytes"]) for v in manifest["outputs"].values())  # type: ignore[union-attr]
     for name, info in manifest["outputs"].items():  # type: ignore[union-attr]
@@ -313,5 +334,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-
     main()

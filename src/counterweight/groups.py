@@ -64,7 +64,9 @@ class Group:
     def mask(self, market: Market) -> np.ndarray:
         """(N,) boolean mask of the market's tickers in this group."""
         wanted = set(self.tickers)
-        return np.fromiter((t in wanted for t in market.tickers), dtype=bool, count=len(market.tickers))
+        return np.fromiter(
+            (t in wanted for t in market.tickers), dtype=bool, count=len(market.tickers)
+        )
 
     def present(self, market: Market) -> list[str]:
         return [t for t in self.tickers if t in set(market.tickers)]
@@ -91,8 +93,7 @@ def sector_groups(market: Market) -> list[Group]:
     """One group per GICS sector present in the security master (sorted by name)."""
     sectors = market.securities["sector"].dropna().astype(str)
     return [
-        Group(name=s, tickers=tuple(sectors.index[sectors == s]))
-        for s in sorted(sectors.unique())
+        Group(name=s, tickers=tuple(sectors.index[sectors == s])) for s in sorted(sectors.unique())
     ]
 
 

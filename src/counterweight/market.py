@@ -130,8 +130,8 @@ class Market:
             f.columns = [str(c) for c in f.columns]
             out = f.reindex(index=dates, columns=tickers)
             if dtype is bool:
-                return out.fillna(fill).to_numpy(dtype=bool)
-            return out.to_numpy(dtype=dtype)
+                return out.fillna(fill).to_numpy(dtype=bool, copy=True)
+            return out.to_numpy(dtype=dtype, copy=True)
 
         cap = aligned(caps, np.nan, np.float64)
         cap[~np.isfinite(cap)] = np.nan
@@ -268,7 +268,9 @@ class Market:
         w[~np.isfinite(w)] = np.nan
         return w
 
-    def cap_weights(self, date: str | pd.Timestamp | None = None, *, issuer_level: bool = False) -> pd.Series:
+    def cap_weights(
+        self, date: str | pd.Timestamp | None = None, *, issuer_level: bool = False
+    ) -> pd.Series:
         """Cap weights of the members on ``date`` (default: last date), summing to 1."""
         i = self.date_position(date)
         w = self.cap_weights_array(issuer_level)[i]
@@ -291,10 +293,16 @@ class Market:
             )
         return pos
 
-    def slice(self, start: str | pd.Timestamp | None = None, end: str | pd.Timestamp | None = None) -> Market:
+    def slice(
+        self, start: str | pd.Timestamp | None = None, end: str | pd.Timestamp | None = None
+    ) -> Market:
         """The market restricted to start <= date <= end (either bound optional)."""
         lo = 0 if start is None else int(self.dates.searchsorted(pd.Timestamp(start), side="left"))
-        hi = len(self.dates) if end is None else int(self.dates.searchsorted(pd.Timestamp(end), side="right"))
+        hi = (
+            len(self.dates)
+            if end is None
+            else int(self.dates.searchsorted(pd.Timestamp(end), side="right"))
+        )
         if hi <= lo:
             raise DataUnavailableError(
                 f"no trading dates between {start} and {end} "
@@ -334,7 +342,7 @@ class Market:
         missing = [t for t in wanted if t not in self.tickers]
         if missing:
             raise DataUnavailableError(f"tickers not in the market: {', '.join(missing[:10])}")
-        pos = self.tickers.get_indexer(wanted)
+        pos = self.tickers.get_indexer(pd.Index(wanted))
         fund = self.fundamentals
         if not fund.empty and "ticker" in fund.columns:
             fund = fund[fund["ticker"].isin(wanted)]
@@ -356,17 +364,21 @@ class Market:
 
     def ever_members(self) -> Market:
         """Only the tickers that are members on at least one date."""
-        keep = self.members.any(axis=0)
-        return self.universe(self.tickers[keep])
+        keep = np.asarray(self.members.any(axis=0), dtype=bool)
+        return self.universe(list(self.tickers[keep]))
 
     def with_members(self, members: np.ndarray | pd.DataFrame) -> Market:
         """A copy with another membership mask (an array (T, N) or a labelled frame)."""
         if isinstance(members, pd.DataFrame):
-            mem = members.reindex(index=self.dates, columns=self.tickers).fillna(False).to_numpy(bool)
+            mem = (
+                members.reindex(index=self.dates, columns=self.tickers).fillna(False).to_numpy(bool)
+            )
         else:
             mem = np.asarray(members, dtype=bool)
             if mem.shape != self.prices.shape:
-                raise InputError(f"membership mask has shape {mem.shape}, expected {self.prices.shape}")
+                raise InputError(
+                    f"membership mask has shape {mem.shape}, expected {self.prices.shape}"
+                )
         return replace(self, members=mem)
 
     # ------------------------------------------------------------------ summaries
@@ -386,9 +398,15 @@ class Market:
             "issuers": len(self.issuers),
             "members_last_date": int(mem[-1].sum()) if t else 0,
             "member_cells": member_cells,
-            "missing_price_share_of_member_cells": missing_px / member_cells if member_cells else float("nan"),
-            "missing_cap_share_of_member_cells": missing_cap / member_cells if member_cells else float("nan"),
-            "estimated_cap_share_of_member_cells": est / member_cells if member_cells else float("nan"),
+            "missing_price_share_of_member_cells": missing_px / member_cells
+            if member_cells
+            else float("nan"),
+            "missing_cap_share_of_member_cells": missing_cap / member_cells
+            if member_cells
+            else float("nan"),
+            "estimated_cap_share_of_member_cells": est / member_cells
+            if member_cells
+            else float("nan"),
             "sectors": int(self.securities["sector"].nunique()),
             "fundamentals_rows": len(self.fundamentals),
             "benchmarks": list(map(str, self.benchmarks.columns)),

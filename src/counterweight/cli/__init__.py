@@ -33,31 +33,27 @@ _register_commands()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script. Returns the exit code (also used by tests)."""
+    """Entry point of the console script. Returns the exit code (also used by tests).
+
+    Typer/click handle usage errors themselves (exit 2 with a usage line); every
+    :class:`CounterweightError` from the API becomes one ``error: ...`` line on stderr.
+    """
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="counterweight")
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return 0
+        return code if isinstance(code, int) else 1
     except CounterweightError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except typer.Exit as exc:
-        return int(exc.exit_code or 0)
-    except SystemExit as exc:  # raised by click for --help and usage errors
-        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            print("error: aborted", file=sys.stderr)
-            return 1
-        raise
     return 0
 
 
-def run() -> None:  # pragma: no cover - thin wrapper for ``python -m counterweight``
+def run() -> None:
+    """Console-script entry: exit with :func:`main`'s code."""
     sys.exit(main())

@@ -1,9 +1,112 @@
-"""`counterweight data ...` (being built)."""
+"""``counterweight data info`` and ``counterweight data import``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from counterweight.cli.progress import progress_reporter
+
+data_app = typer.Typer(
+    help="Inspect the data and import your own into the store.", no_args_is_help=True
+)
+
+
+@data_app.command("info")
+def info(
+    store: Annotated[
+        Path | None, typer.Option(help="Read this DuckDB store instead of the embedded sample.")
+    ] = None,
+    monthly: Annotated[
+        bool, typer.Option(help="Describe the embedded month-end panel (2014..2026).")
+    ] = False,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the coverage as JSON.")
+    ] = None,
+) -> None:
+    """Print coverage: date range, tickers, share of missing values, sources and caveats."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from counterweight.data.files import atomic_write_json
+    from counterweight.market import Market
+
+    market: Market
+    if store is not None:
+        market = Market.from_store(str(store))
+    else:
+        from counterweight import load_sample
+
+        market = load_sample("monthly" if monthly else "daily")
+    cov = market.coverage()
+    console = Console(width=100)
+    table = Table(title=f"{market.provenance.name}", show_header=False, width=100)
+    table.add_column("what", style="bold", width=34)
+    table.add_column("value", overflow="fold")
+    table.add_row("dates", f"{cov['dates']:,} ({cov['start']} .. {cov['end']})")
+    table.add_row("tickers / issuers", f"{cov['tickers']:,} / {cov['issuers']:,}")
+    table.add_row("members on the last date", f"{cov['members_last_date']:,}")
+    table.add_row(
+        "missing prices (member-days)", f"{cov['missing_price_share_of_member_cells']:.2%}"
+    )
+    table.add_row("missing caps (member-days)", f"{cov['missing_cap_share_of_member_cells']:.2%}")
+    table.add_row(
+        "estimated caps (member-days)", f"{cov['estimated_cap_share_of_member_cells']:.2%}"
+    )
+    table.add_row("GICS sectors", str(cov["sectors"]))
+    table.add_row("fundamentals rows", f"{cov['fundamentals_rows']:,}")
+    if cov["benchmarks"]:
+        lo, hi = cov["benchmarks_range"]
+        table.add_row(
+            "reference ETFs",
+            f"{len(cov['benchmarks'])} ({lo} .. {hi}): {' '.join(cov['benchmarks'])}",
+        )
+    if cov["factors"]:
+        lo, hi = cov["factors_range"]
+        table.add_row("factors", f"{' '.join(cov['factors'])} ({lo} .. {hi})")
+    console.print(table)
+    console.print("[bold]Sources[/bold]")
+    for s in market.provenance.sources:
+        console.print(f"  - {s}", highlight=False)
+    console.print("[bold]Caveats[/bold]")
+    for c in market.provenance.caveats:
+        console.print(f"  - {c}", highlight=False)
+    if json_out is not None:
+        atomic_write_json(json_out, {"coverage": cov, "provenance": market.provenance.to_dict()})
+
+
+@data_app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="CSV or Parquet file(s) to import.")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="prices | benchmarks | caps | securities | membership | fundamentals | factors",
+        ),
+    ],
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            help="DuckDB store (default: $COUNTERWEIGHT_STORE or ~/.local/share/counterweight/counterweight.duckdb)."
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Validate and import files into the store (transactional and idempotent)."""
+    from counterweight.data.store import KINDS, Store
+    from counterweight.errors import InputError
+
+    if kind not in KINDS:
+        raise InputError(f"--kind {kind!r}: expected one of {', '.join(KINDS)}")
+    with Store(store) as st, progress_reporter(len(files), quiet=quiet) as report:
+        for f in files:
+            result = st.import_file(f, kind, progress=report.step)
+            report.done(result.summary())
+        if not quiet:
+            typer.echo(f"store: {st.path}")
 
 
 def register(app: typer.Typer) -> None:
-    """Register the command group on the app."""
+    app.add_typer(data_app, name="data")

@@ -19,7 +19,9 @@ from counterweight.errors import InputError
 from counterweight.market import Market, Provenance
 
 
-def membership_mask(intervals: pd.DataFrame, dates: pd.DatetimeIndex, tickers: pd.Index) -> np.ndarray:
+def membership_mask(
+    intervals: pd.DataFrame, dates: pd.DatetimeIndex, tickers: pd.Index
+) -> np.ndarray:
     """(T, N) mask: True where ``start <= date < end`` for one of the ticker's intervals.
 
     ``end`` is the first date the ticker is no longer a member (NaT: still a member).
@@ -27,10 +29,16 @@ def membership_mask(intervals: pd.DataFrame, dates: pd.DatetimeIndex, tickers: p
     mask = np.zeros((len(dates), len(tickers)), dtype=bool)
     if intervals.empty:
         return mask
-    cols = tickers.get_indexer(intervals["ticker"])
+    cols = tickers.get_indexer(pd.Index(intervals["ticker"]))
     starts = dates.searchsorted(pd.DatetimeIndex(intervals["start"]), side="left")
     ends_raw = pd.DatetimeIndex(intervals["end"])
-    ends = np.where(ends_raw.isna(), len(dates), dates.searchsorted(ends_raw.fillna(dates[-1] if len(dates) else pd.Timestamp(0)), side="left"))
+    ends = np.where(
+        ends_raw.isna(),
+        len(dates),
+        dates.searchsorted(
+            ends_raw.fillna(dates[-1] if len(dates) else pd.Timestamp(0)), side="left"
+        ),
+    )
     for c, s, e in zip(cols, starts, ends, strict=True):
         if c >= 0 and e > s:
             mask[s:e, c] = True
@@ -68,9 +76,22 @@ def build_market(
     cap_frame: pd.DataFrame | None = None
     est_frame: pd.DataFrame | None = None
     notes: list[str] = []
+    if fundamentals is not None and {"market_cap", "price"} <= set(fundamentals.columns):
+        # the same split as for caps, so valuation sums count an issuer once too
+        fundamentals, split_notes = split_company_level_caps(fundamentals, issuer_of)
+        notes.extend(split_notes)
     source = caps
-    if (source is None or source.empty) and fundamentals is not None and "market_cap" in fundamentals.columns:
-        source = fundamentals[["date", "ticker", "market_cap", *(["price"] if "price" in fundamentals.columns else [])]]
+    if (
+        (source is None or source.empty)
+        and fundamentals is not None
+        and "market_cap" in fundamentals.columns
+    ):
+        keep = [
+            c
+            for c in ("date", "ticker", "market_cap", "price", "cap_basis")
+            if c in fundamentals.columns
+        ]
+        source = fundamentals[keep]
     if source is not None and not source.empty:
         unknown = sorted(set(source["ticker"]) - set(tickers))
         if caps is not None and unknown:
@@ -82,10 +103,12 @@ def build_market(
         source = source[source["ticker"].isin(tickers)]
         if "shares" in source.columns and "market_cap" not in source.columns:
             cap_frame, est_frame = caps_from_shares(prices, source)
-            notes.append("market caps = shares outstanding (carried forward from the latest snapshot) x price")
+            notes.append(
+                "market caps = shares outstanding (carried forward from the latest snapshot) x price"
+            )
         else:
             snaps = source
-            if "price" in snaps.columns:
+            if "price" in snaps.columns and "cap_basis" not in snaps.columns:
                 snaps, split_notes = split_company_level_caps(snaps, issuer_of)
                 notes.extend(split_notes)
             cap_frame, est_frame = estimate_caps(prices, snaps, method=cap_method)
@@ -99,7 +122,9 @@ def build_market(
     mem = None
     if membership is not None:
         dates = pd.DatetimeIndex(prices.index).normalize()
-        mem = pd.DataFrame(membership_mask(membership, dates, tickers), index=dates, columns=tickers)
+        mem = pd.DataFrame(
+            membership_mask(membership, dates, tickers), index=dates, columns=tickers
+        )
         outside = sorted(set(membership["ticker"]) - set(tickers))
         if outside:
             notes.append(
@@ -109,7 +134,9 @@ def build_market(
     if cap_frame is not None and mem is not None and len(prices):
         last_caps = cap_frame.iloc[-1]
         last_mem = mem.iloc[-1]
-        no_cap = sorted(t for t in tickers[last_mem.to_numpy()] if not np.isfinite(last_caps.get(t, np.nan)))
+        no_cap = sorted(
+            t for t in tickers[last_mem.to_numpy()] if not np.isfinite(last_caps.get(t, np.nan))
+        )
         if no_cap:
             notes.append(
                 f"{len(no_cap)} members on {prices.index[-1].date()} have no market cap in the data and are "

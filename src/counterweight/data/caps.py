@@ -78,7 +78,9 @@ def split_company_level_caps(
     return out.drop(columns="_issuer"), notes
 
 
-def anchor_positions(dates: pd.DatetimeIndex, snapshot_dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+def anchor_positions(
+    dates: pd.DatetimeIndex, snapshot_dates: pd.Series | pd.DatetimeIndex
+) -> np.ndarray:
     """Position of the last trading date strictly before each snapshot date (-1 if none)."""
     return dates.searchsorted(pd.DatetimeIndex(snapshot_dates), side="left") - 1
 
@@ -96,7 +98,9 @@ def estimate_caps(
     missing is skipped.
     """
     if method not in ("previous", "interpolate"):
-        raise ValueError(f"unknown cap estimation method {method!r}: use 'previous' or 'interpolate'")
+        raise ValueError(
+            f"unknown cap estimation method {method!r}: use 'previous' or 'interpolate'"
+        )
     dates = pd.DatetimeIndex(prices.index)
     tickers = pd.Index(prices.columns)
     t_count, n = len(dates), len(tickers)
@@ -107,7 +111,7 @@ def estimate_caps(
     snaps = snaps[snaps["ticker"].isin(tickers)]
     if len(snaps):
         rows = anchor_positions(dates, snaps["date"])
-        cols = tickers.get_indexer(snaps["ticker"])
+        cols = tickers.get_indexer(pd.Index(snaps["ticker"]))
         ok = rows >= 0
         rows, cols = rows[ok], cols[ok]
         caps = snaps["market_cap"].to_numpy(dtype=float)[ok]
@@ -122,15 +126,18 @@ def estimate_caps(
     if method == "previous":
         filled = h.ffill().bfill()
     else:
-        logh = np.log(h)
-        filled = np.exp(logh.interpolate(method="index", limit_area="inside")).ffill().bfill()
+        logh = pd.DataFrame(np.log(h.to_numpy()), index=h.index, columns=h.columns)
+        inside = logh.interpolate(method="index", limit_area="inside")
+        filled = pd.DataFrame(np.exp(inside.to_numpy()), index=dates, columns=tickers).ffill().bfill()
     caps_out = filled * prices
     caps_out = caps_out.where(np.isfinite(caps_out))
     estimated = caps_out.notna() & ~pd.DataFrame(anchor, index=dates, columns=tickers)
     return caps_out, estimated
 
 
-def caps_from_shares(prices: pd.DataFrame, shares: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def caps_from_shares(
+    prices: pd.DataFrame, shares: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Caps = shares x price, with shares given as snapshots (long: date, ticker, shares).
 
     Shares are carried forward from the latest snapshot on or before each date (before the first

@@ -207,9 +207,7 @@ def _parse(frame: pd.DataFrame, source: str) -> Holdings:
             else float("nan")
         )
         typ = _key(rec.get(cols["type"], "")) if "type" in cols else ""
-        is_cash = (
-            _key(ticker_raw).upper() in _CASH_KEYS or typ in CASH_TYPES
-        )
+        is_cash = _key(ticker_raw).upper() in _CASH_KEYS or typ in CASH_TYPES
         if not ticker_raw and not is_cash:
             if np.isnan(shares) and np.isnan(value):
                 continue  # an empty line of a broker export

@@ -33,22 +33,99 @@ from counterweight.errors import InputError
 from counterweight.market import normalize_ticker
 
 ALIASES: dict[str, tuple[str, ...]] = {
-    "date": ("date", "dates", "datetime", "timestamp", "time", "as_of", "asof", "as_of_date",
-             "snapshot_date", "month_end", "trade_date", "pricing_date", "period"),
-    "ticker": ("ticker", "symbol", "tic", "ric", "code", "security", "sym", "ticker_symbol", "instrument"),
-    "price": ("adj_close", "adjclose", "adjusted_close", "adj_close_price", "total_return",
-              "total_return_index", "tr", "tri", "price", "close", "last", "px_last", "close_price"),
+    "date": (
+        "date",
+        "dates",
+        "datetime",
+        "timestamp",
+        "time",
+        "as_of",
+        "asof",
+        "as_of_date",
+        "snapshot_date",
+        "month_end",
+        "trade_date",
+        "pricing_date",
+        "period",
+    ),
+    "ticker": (
+        "ticker",
+        "symbol",
+        "tic",
+        "ric",
+        "code",
+        "security",
+        "sym",
+        "ticker_symbol",
+        "instrument",
+    ),
+    "price": (
+        "adj_close",
+        "adjclose",
+        "adjusted_close",
+        "adj_close_price",
+        "total_return",
+        "total_return_index",
+        "tr",
+        "tri",
+        "price",
+        "close",
+        "last",
+        "px_last",
+        "close_price",
+    ),
     "close": ("close", "close_price", "px_last", "last"),
-    "market_cap": ("market_cap", "market_cap_usd", "marketcap", "mkt_cap", "mktcap", "cap",
-                   "market_value", "market_capitalization", "cur_mkt_cap"),
+    "market_cap": (
+        "market_cap",
+        "market_cap_usd",
+        "marketcap",
+        "mkt_cap",
+        "mktcap",
+        "cap",
+        "market_value",
+        "market_capitalization",
+        "cur_mkt_cap",
+    ),
     "shares": ("shares", "shares_outstanding", "shares_out", "sharesoutstanding", "so", "shrout"),
-    "name": ("name", "security_name", "company", "company_name", "security", "description", "long_name"),
+    "name": (
+        "name",
+        "security_name",
+        "company",
+        "company_name",
+        "security",
+        "description",
+        "long_name",
+    ),
     "issuer": ("issuer", "issuer_name", "company_id", "issuer_id", "parent"),
     "sector": ("sector", "gics_sector", "gics_sector_name"),
-    "industry": ("industry", "gics_sub_industry", "sub_industry", "gics_industry", "sub_industry_or_sector"),
+    "industry": (
+        "industry",
+        "gics_sub_industry",
+        "sub_industry",
+        "gics_industry",
+        "sub_industry_or_sector",
+    ),
     "cik": ("cik", "cik_code"),
-    "start": ("start", "start_date", "opt_in", "date_added", "added", "entry_date", "join_date", "from"),
-    "end": ("end", "end_date", "opt_out", "date_removed", "removed", "exit_date", "leave_date", "to"),
+    "start": (
+        "start",
+        "start_date",
+        "opt_in",
+        "date_added",
+        "added",
+        "entry_date",
+        "join_date",
+        "from",
+    ),
+    "end": (
+        "end",
+        "end_date",
+        "opt_out",
+        "date_removed",
+        "removed",
+        "exit_date",
+        "leave_date",
+        "to",
+    ),
 }
 
 MAX_ERRORS_SHOWN = 1
@@ -82,7 +159,12 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, bool]:
     name = p.name.lower()
     try:
         if name.endswith((".parquet", ".pq")):
-            return pd.read_parquet(p), False
+            frame = pd.read_parquet(p)
+            if not isinstance(
+                frame.index, pd.RangeIndex
+            ):  # a stored index (dates) becomes a column
+                frame = frame.reset_index()
+            return frame, False
         if name.endswith((".csv", ".csv.gz", ".txt", ".tsv", ".gz")):
             sep = "\t" if name.endswith(".tsv") else ","
             frame = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
@@ -106,7 +188,9 @@ def _parse_dates(values: pd.Series, p: Path, column: str, csv_like: bool) -> pd.
         compact = text.str.fullmatch(r"\d{8}")
         parsed = pd.to_datetime(text.where(~compact), errors="coerce", format="mixed")
         if compact.any():
-            parsed = parsed.where(~compact, pd.to_datetime(text.where(compact), format="%Y%m%d", errors="coerce"))
+            parsed = parsed.where(
+                ~compact, pd.to_datetime(text.where(compact), format="%Y%m%d", errors="coerce")
+            )
         out = pd.DatetimeIndex(parsed)
         bad = np.flatnonzero(out.isna())
     if len(bad):
@@ -114,14 +198,18 @@ def _parse_dates(values: pd.Series, p: Path, column: str, csv_like: bool) -> pd.
         raise InputError(
             f"cannot parse date {str(values.iloc[i])!r} (expected YYYY-MM-DD)"
             + (f"; {len(bad)} bad dates in all" if len(bad) > 1 else ""),
-            file=p, row=_row(i, csv_like), column=column,
+            file=p,
+            row=_row(i, csv_like),
+            column=column,
         )
     if out.tz is not None:
         out = out.tz_convert(None)
     return out.normalize()
 
 
-def _parse_numbers(values: pd.Series, p: Path, column: str, csv_like: bool, *, allow_missing: bool = True) -> np.ndarray:
+def _parse_numbers(
+    values: pd.Series, p: Path, column: str, csv_like: bool, *, allow_missing: bool = True
+) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(values):
         arr = values.to_numpy(dtype=float)
         raw = values
@@ -132,7 +220,12 @@ def _parse_numbers(values: pd.Series, p: Path, column: str, csv_like: bool, *, a
         bad = np.flatnonzero(num.isna().to_numpy() & ~missing.to_numpy())
         if len(bad):
             i = int(bad[0])
-            raise InputError(f"expected a number, got {values.iloc[i]!r}", file=p, row=_row(i, csv_like), column=column)
+            raise InputError(
+                f"expected a number, got {values.iloc[i]!r}",
+                file=p,
+                row=_row(i, csv_like),
+                column=column,
+            )
         arr = num.to_numpy(dtype=float)
     if not allow_missing:
         miss = np.flatnonzero(np.isnan(arr))
@@ -142,7 +235,12 @@ def _parse_numbers(values: pd.Series, p: Path, column: str, csv_like: bool, *, a
     inf = np.flatnonzero(np.isinf(arr))
     if len(inf):
         i = int(inf[0])
-        raise InputError(f"expected a finite number, got {raw.iloc[i]!r}", file=p, row=_row(i, csv_like), column=column)
+        raise InputError(
+            f"expected a finite number, got {raw.iloc[i]!r}",
+            file=p,
+            row=_row(i, csv_like),
+            column=column,
+        )
     return arr
 
 
@@ -154,15 +252,23 @@ def _tickers(values: pd.Series, p: Path, column: str, csv_like: bool) -> pd.Seri
     return text.map(normalize_ticker)
 
 
-def _check_duplicates(dates: pd.DatetimeIndex, tickers: pd.Series, p: Path, csv_like: bool, column: str) -> None:
+def _check_duplicates(
+    dates: pd.DatetimeIndex, tickers: pd.Series, p: Path, csv_like: bool, column: str
+) -> None:
     key = pd.DataFrame({"d": dates.to_numpy(), "t": tickers.to_numpy()})
     dup = key.duplicated(keep="first").to_numpy()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
-        first = int(np.flatnonzero(((key["d"] == key["d"].iloc[i]) & (key["t"] == key["t"].iloc[i])).to_numpy())[0])
+        first = int(
+            np.flatnonzero(
+                ((key["d"] == key["d"].iloc[i]) & (key["t"] == key["t"].iloc[i])).to_numpy()
+            )[0]
+        )
         raise InputError(
             f"duplicate (date, ticker) = ({dates[i].date()}, {tickers.iloc[i]}), first seen at row {_row(first, csv_like)}",
-            file=p, row=_row(i, csv_like), column=column,
+            file=p,
+            row=_row(i, csv_like),
+            column=column,
         )
 
 
@@ -174,7 +280,9 @@ def _long_values(
     tcol = find_column(frame.columns, "ticker")
     vcol = value_col or find_column(frame.columns, value_field)
     if dcol is None or tcol is None or vcol is None:
-        missing = [n for n, c in (("date", dcol), ("ticker", tcol), (value_field, vcol)) if c is None]
+        missing = [
+            n for n, c in (("date", dcol), ("ticker", tcol), (value_field, vcol)) if c is None
+        ]
         raise InputError(
             f"missing column(s) {', '.join(missing)}; found {', '.join(map(str, frame.columns[:12]))}",
             file=p,
@@ -186,8 +294,15 @@ def _long_values(
     return pd.DataFrame({"date": dates, "ticker": tick.to_numpy(), value_field: vals})
 
 
+LONG_MAX_COLUMNS = 40
+
+
 def _is_long(frame: pd.DataFrame) -> bool:
-    return find_column(frame.columns, "ticker") is not None
+    """Long layout: a ticker column beside a date column, in a table of few columns (a wide
+    table of thousands of tickers may well have a ticker called CODE or SYM)."""
+    return (
+        find_column(frame.columns, "ticker") is not None and len(frame.columns) <= LONG_MAX_COLUMNS
+    )
 
 
 def _wide_to_long(frame: pd.DataFrame, p: Path, csv_like: bool, value_field: str) -> pd.DataFrame:
@@ -204,7 +319,9 @@ def _wide_to_long(frame: pd.DataFrame, p: Path, csv_like: bool, value_field: str
     dates = _parse_dates(frame[dcol], p, dcol, csv_like)
     if dates.has_duplicates:
         i = int(np.flatnonzero(dates.duplicated())[0])
-        raise InputError(f"duplicate date {dates[i].date()}", file=p, row=_row(i, csv_like), column=dcol)
+        raise InputError(
+            f"duplicate date {dates[i].date()}", file=p, row=_row(i, csv_like), column=dcol
+        )
     value_cols = [c for c in frame.columns if c != dcol]
     if not value_cols:
         raise InputError("no ticker columns next to the date column", file=p)
@@ -212,16 +329,23 @@ def _wide_to_long(frame: pd.DataFrame, p: Path, csv_like: bool, value_field: str
     seen: dict[str, str] = {}
     for raw, t in zip(value_cols, norm, strict=True):
         if t in seen:
-            raise InputError(f"duplicate ticker column {t} (also as {seen[t]!r})", file=p, column=str(raw))
+            raise InputError(
+                f"duplicate ticker column {t} (also as {seen[t]!r})", file=p, column=str(raw)
+            )
         seen[t] = str(raw)
-    arrays = {t: _parse_numbers(frame[c], p, str(c), csv_like) for c, t in zip(value_cols, norm, strict=True)}
+    arrays = {
+        t: _parse_numbers(frame[c], p, str(c), csv_like)
+        for c, t in zip(value_cols, norm, strict=True)
+    }
     wide = pd.DataFrame(arrays, index=dates)
-    long = wide.stack().rename(value_field).reset_index()
+    long = wide.stack().reset_index()
     long.columns = ["date", "ticker", value_field]
     return long
 
 
-def _positive(long: pd.DataFrame, field: str, p: Path, csv_like: bool, frame: pd.DataFrame, strict: bool) -> None:
+def _positive(
+    long: pd.DataFrame, field: str, p: Path, csv_like: bool, frame: pd.DataFrame, strict: bool
+) -> None:
     vals = long[field].to_numpy()
     bad = np.flatnonzero((vals <= 0) if strict else (vals < 0))
     if len(bad):
@@ -233,7 +357,9 @@ def _positive(long: pd.DataFrame, field: str, p: Path, csv_like: bool, frame: pd
         raise InputError(
             f"{field.replace('_', ' ')} must be {what}, got {vals[i]:g} for {long['ticker'].iloc[i]} on "
             f"{pd.Timestamp(long['date'].iloc[i]).date()}",
-            file=p, row=row, column=None if row is None else find_column(frame.columns, field),
+            file=p,
+            row=row,
+            column=None if row is None else find_column(frame.columns, field),
         )
 
 
@@ -243,7 +369,11 @@ def read_prices(path: str | Path, field: str = "price") -> pd.DataFrame:
     frame, csv_like = read_table(p)
     if frame.empty:
         raise InputError("no data rows", file=p)
-    long = _long_values(frame, p, csv_like, field) if _is_long(frame) else _wide_to_long(frame, p, csv_like, field)
+    long = (
+        _long_values(frame, p, csv_like, field)
+        if _is_long(frame)
+        else _wide_to_long(frame, p, csv_like, field)
+    )
     long = long.dropna(subset=[field])
     if long.empty:
         raise InputError("no prices in the file (every value is missing)", file=p)
@@ -271,7 +401,8 @@ def read_caps(path: str | Path) -> pd.DataFrame:
             field = "shares"
         else:
             raise InputError(
-                "expected a market_cap (USD) or shares column; found " + ", ".join(map(str, frame.columns[:12])),
+                "expected a market_cap (USD) or shares column; found "
+                + ", ".join(map(str, frame.columns[:12])),
                 file=p,
             )
         long = _long_values(frame, p, csv_like, field)
@@ -297,7 +428,9 @@ def read_securities(path: str | Path) -> pd.DataFrame:
     dup = tick.duplicated().to_numpy()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
-        raise InputError(f"duplicate ticker {tick.iloc[i]}", file=p, row=_row(i, csv_like), column=tcol)
+        raise InputError(
+            f"duplicate ticker {tick.iloc[i]}", file=p, row=_row(i, csv_like), column=tcol
+        )
     out = pd.DataFrame(index=pd.Index(tick.to_numpy(), name="ticker"))
     for field in ("name", "issuer", "sector", "industry", "cik"):
         col = find_column([c for c in frame.columns if c != tcol], field)
@@ -314,7 +447,7 @@ def read_securities(path: str | Path) -> pd.DataFrame:
     from counterweight.groups import KNOWN_SHARE_CLASSES
 
     fallback = pd.Series([KNOWN_SHARE_CLASSES.get(t, t) for t in out.index], index=out.index)
-    out["issuer"] = out["issuer"].fillna(fallback)
+    out["issuer"] = out["issuer"].astype(object).where(out["issuer"].notna(), fallback)
     return out
 
 
@@ -327,7 +460,9 @@ def read_membership(path: str | Path) -> pd.DataFrame:
     ecol = find_column(frame.columns, "end")
     if tcol is None or scol is None:
         missing = [n for n, c in (("ticker", tcol), ("start", scol)) if c is None]
-        raise InputError(f"missing column(s) {', '.join(missing)} (expected ticker, start, end)", file=p)
+        raise InputError(
+            f"missing column(s) {', '.join(missing)} (expected ticker, start, end)", file=p
+        )
     tick = _tickers(frame[tcol], p, tcol, csv_like)
     start = _parse_dates(frame[scol], p, scol, csv_like)
     if ecol is not None:
@@ -346,7 +481,9 @@ def read_membership(path: str | Path) -> pd.DataFrame:
             i = int(bad[0])
             raise InputError(
                 f"end {end.iloc[i].date()} is before start {start[i].date()}",
-                file=p, row=_row(i, csv_like), column=ecol,
+                file=p,
+                row=_row(i, csv_like),
+                column=ecol,
             )
     else:
         end = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
@@ -366,8 +503,13 @@ def read_fundamentals(path: str | Path) -> pd.DataFrame:
     tick = _tickers(frame[tcol], p, tcol, csv_like)
     _check_duplicates(dates, tick, p, csv_like, tcol)
     out = pd.DataFrame({"date": dates, "ticker": tick.to_numpy()})
-    skip = {dcol, tcol, find_column(frame.columns, "name"), find_column(frame.columns, "sector"),
-            find_column(frame.columns, "industry")}
+    skip = {
+        dcol,
+        tcol,
+        find_column(frame.columns, "name"),
+        find_column(frame.columns, "sector"),
+        find_column(frame.columns, "industry"),
+    }
     for col in frame.columns:
         if col in skip:
             continue
@@ -394,9 +536,14 @@ def read_french(path: str | Path) -> pd.DataFrame:
         lines = p.read_text(encoding="utf-8", errors="strict").splitlines()
     except UnicodeDecodeError:
         lines = p.read_text(encoding="latin-1").splitlines()
-    header_at = next((i for i, ln in enumerate(lines) if ln.startswith(",") and len(ln.split(",")) > 1), None)
+    header_at = next(
+        (i for i, ln in enumerate(lines) if ln.startswith(",") and len(ln.split(",")) > 1), None
+    )
     if header_at is None:
-        raise InputError("not a Fama-French file: no header line starting with ',' (e.g. ',Mkt-RF,SMB,HML,RF')", file=p)
+        raise InputError(
+            "not a Fama-French file: no header line starting with ',' (e.g. ',Mkt-RF,SMB,HML,RF')",
+            file=p,
+        )
     names = [c.strip() for c in lines[header_at].split(",")[1:]]
     rows: list[list[float]] = []
     dates: list[pd.Timestamp] = []
@@ -409,25 +556,33 @@ def read_french(path: str | Path) -> pd.DataFrame:
         if not key.isdigit() or len(key) not in (6, 8):
             break
         if len(parts) != len(names) + 1:
-            raise InputError(f"expected {len(names) + 1} fields, got {len(parts)}", file=p, row=j + 1)
+            raise InputError(
+                f"expected {len(names) + 1} fields, got {len(parts)}", file=p, row=j + 1
+            )
         fmt = "%Y%m%d" if len(key) == 8 else "%Y%m"
         try:
             d = pd.to_datetime(key, format=fmt)
         except ValueError:
-            raise InputError(f"cannot parse date {key!r} (expected YYYYMMDD)", file=p, row=j + 1) from None
+            raise InputError(
+                f"cannot parse date {key!r} (expected YYYYMMDD)", file=p, row=j + 1
+            ) from None
         if len(key) == 6:
             d = d + pd.offsets.MonthEnd(0)
         try:
             vals = [float(x) for x in parts[1:]]
         except ValueError:
-            raise InputError(f"expected numbers in percent, got {ln!r}", file=p, row=j + 1) from None
+            raise InputError(
+                f"expected numbers in percent, got {ln!r}", file=p, row=j + 1
+            ) from None
         if any(v <= -99.99 for v in vals):  # the library's missing-value code
             vals = [np.nan if v <= -99.99 else v for v in vals]
         dates.append(d)
         rows.append(vals)
     if not rows:
         raise InputError("no data rows after the header line", file=p, row=header_at + 1)
-    out = pd.DataFrame(np.array(rows) / 100.0, index=pd.DatetimeIndex(dates, name="date"), columns=names)
+    out = pd.DataFrame(
+        np.array(rows) / 100.0, index=pd.DatetimeIndex(dates, name="date"), columns=names
+    )
     if out.index.has_duplicates:
         raise InputError(f"duplicate date {out.index[out.index.duplicated()][0].date()}", file=p)
     if "Mom" not in out.columns and "WML" in out.columns:
@@ -442,7 +597,9 @@ def read_factors(path: str | Path) -> pd.DataFrame:
     head = p.read_bytes()[:4096] if p.exists() else b""
     if p.exists() and not p.name.lower().endswith((".parquet", ".pq")):
         text = head.decode("latin-1")
-        if any(ln.startswith(",") for ln in text.splitlines()) and not text.lower().startswith("date"):
+        if any(ln.startswith(",") for ln in text.splitlines()) and not text.lower().startswith(
+            "date"
+        ):
             return read_french(p)
     frame, csv_like = read_table(p)
     dcol = find_column(frame.columns, "date")
@@ -450,7 +607,11 @@ def read_factors(path: str | Path) -> pd.DataFrame:
         raise InputError("expected a date column and factor columns", file=p)
     dates = _parse_dates(frame[dcol], p, dcol, csv_like)
     scale = 0.01 if "pct" in p.name.lower() else 1.0
-    data = {str(c): _parse_numbers(frame[c], p, str(c), csv_like) * scale for c in frame.columns if c != dcol}
+    data = {
+        str(c): _parse_numbers(frame[c], p, str(c), csv_like) * scale
+        for c in frame.columns
+        if c != dcol
+    }
     return pd.DataFrame(data, index=pd.DatetimeIndex(dates, name="date")).sort_index()
 
 

@@ -53,12 +53,30 @@ def _wide(long: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
+def on_dates(frame: pd.DataFrame, dates: pd.DatetimeIndex) -> pd.DataFrame:
+    """Values of a daily frame on ``dates``: the last observation on or before each date."""
+    return frame.reindex(frame.index.union(dates)).ffill().reindex(dates)
+
+
+def compound_between(returns: pd.DataFrame, dates: pd.DatetimeIndex) -> pd.DataFrame:
+    """Daily returns compounded over each interval (previous date, date]; the first interval
+    starts at the first daily return. Intervals with no daily return are NaN."""
+    pos = dates.searchsorted(returns.index, side="left")
+    inside = pos < len(dates)
+    growth = (1.0 + returns[inside]).groupby(pos[inside]).prod(min_count=1) - 1.0
+    out = growth.reindex(range(len(dates)))
+    out.index = dates
+    return out
+
+
 @cache
 def load_sample(frequency: str = "daily") -> Market:
     """The embedded Market: ``"daily"`` (2023-01 .. 2026-08) or ``"monthly"`` (2014 .. 2026)."""
     if frequency not in ("daily", "monthly"):
         raise ConfigError(f"frequency must be 'daily' or 'monthly', not {frequency!r}")
-    prices = _wide(_read("prices_daily.parquet" if frequency == "daily" else "prices_monthly.parquet"))
+    prices = _wide(
+        _read("prices_daily.parquet" if frequency == "daily" else "prices_monthly.parquet")
+    )
     securities = _read("securities.parquet").set_index("ticker")
     membership = _read("membership.parquet")
     fundamentals = _read("fundamentals.parquet")
@@ -71,11 +89,14 @@ def load_sample(frequency: str = "daily") -> Market:
             "still trade; 158 of 741 members since 2015 (acquired or delisted) are absent"
         )
         caveats.append(
-            "month-end closes; the last row (2026-08) is the close of 2026-08-03, not a month end; "
+            "month-end closes; the last row is the close of 2026-08-03 (a partial month); "
             "between the 2018-02 and 2024-10 cap snapshots caps are carried by price alone"
         )
-        etf = etf.resample("ME").last()
-        factors = (1.0 + factors).resample("ME").prod() - 1.0
+        last_close = etf.index[-1]
+        if prices.index[-1] > last_close:  # the source labels a partial month as its month end
+            prices = prices.rename(index={prices.index[-1]: last_close})
+        etf = on_dates(etf, pd.DatetimeIndex(prices.index))
+        factors = compound_between(factors, pd.DatetimeIndex(prices.index))
     prov = Provenance(
         sources=SAMPLE_SOURCES,
         caveats=tuple(caveats),

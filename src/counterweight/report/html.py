@@ -57,7 +57,9 @@ def table_html(frame: pd.DataFrame, caption: str = "", float_format: str = "{:,.
             return float_format.format(v)
         return html.escape(str(v))
 
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in [frame.index.name or "", *frame.columns])
+    head = "".join(
+        f"<th>{html.escape(str(c))}</th>" for c in [frame.index.name or "", *frame.columns]
+    )
     rows = []
     for idx, row in frame.iterrows():
         cells = "".join(f"<td>{fmt(v)}</td>" for v in row.tolist())
