@@ -331,7 +331,7 @@ def concentration_history(
         masks = [(g.name, g.mask(market)) for g in group_list]
     measures, sectors = _measure_frame(weights, market.dates, top, masks, col_sectors)
     prov = market.provenance
-    if market.caps_estimated.any():
+    if market.caps_estimated.any() and not any("estimat" in c for c in prov.caveats):
         prov = prov.with_caveats(
             "Some market caps are estimated between snapshots (shares held fixed x price)."
         )
@@ -434,8 +434,8 @@ def top_holdings(
     if issuer_level:
         codes = market.issuer_codes
         summed = sum_columns_by_code(caps[None, :], codes, len(market.issuers))[0]
-        sectors, first = _issuer_attributes(market)
-        names = sec["name"].to_numpy(dtype=object)[first]
+        sectors, _ = _issuer_attributes(market)
+        names = np.asarray(market.issuers, dtype=object)  # the issuer, not one class's name
         tick_lists = pd.Series(market.tickers).groupby(codes).agg(lambda s: "+".join(s))
         labels = market.issuers
         tickers = tick_lists.reindex(range(len(labels))).to_numpy(dtype=object)

@@ -372,12 +372,8 @@ def issuer_window_returns(market: Market, group: Group, window: Window) -> pd.Da
     total = np.nansum(caps_end)
     iss_pos = market.issuers.get_indexer(sub.issuers)
     weight = caps_end[iss_pos] / total if total > 0 else np.full(len(iss_pos), np.nan)
-    names = [
-        str(sub.securities["name"].iloc[int(np.flatnonzero(codes == k)[0])])
-        for k in range(len(sub.issuers))
-    ]
     tick = ["+".join(sub.tickers[codes == k]) for k in range(len(sub.issuers))]
-    names = [n if n and n != "nan" else t for n, t in zip(names, tick, strict=True)]
+    names = [str(i) for i in sub.issuers]  # the issuer, not one share class's name
     return pd.DataFrame(
         {"name": names, "tickers": tick, "return": ret, "weight": weight},
         index=pd.Index(sub.issuers, name="issuer"),
