@@ -48,7 +48,8 @@ ETF_SPREADS: dict[str, tuple[tuple[str, str], ...]] = {
 
 @dataclass(frozen=True)
 class Signal:
-    """A named daily series. ``unit``: fraction | count | sessions | correlation | usd."""
+    """A named daily series. ``unit``: fraction (a level, 0..1) | spread (a signed difference of
+    fractions) | count | sessions | correlation | usd."""
 
     name: str
     label: str
@@ -192,7 +193,12 @@ def compute_signals(
     daily = group_daily_returns(market, [MAG7], weightings=("cap", "equal"))
     mag, rest = daily["Mag 7 (cap)"].to_numpy(), daily["Rest (cap)"].to_numpy()
     for w, tag in ((MONTH, "1m"), (QUARTER, "3m"), (HALF_YEAR, "6m")):
-        add(f"rotation.mag7_vs_rest_{tag}", f"Mag 7 minus rest, {tag}", window_spread(mag, rest, w))
+        add(
+            f"rotation.mag7_vs_rest_{tag}",
+            f"Mag 7 minus rest, {tag}",
+            window_spread(mag, rest, w),
+            "spread",
+        )
     add(
         "rotation.mag7_streak",
         "Sessions Mag 7 ahead (+) / behind (-) over 1m",
@@ -218,7 +224,7 @@ def compute_signals(
             )
             continue
         label = "Small minus large" if key == "small_vs_large" else "Value minus growth"
-        add(f"rotation.{key}_3m", f"{label} ({got[1]}), 3m", got[0], note=got[1])
+        add(f"rotation.{key}_3m", f"{label} ({got[1]}), 3m", got[0], "spread", note=got[1])
 
     if np.isfinite(market.caps).any():
         conc = concentration_history(market, groups=[MAG7], top=(10,), issuer_level=True).measures
@@ -228,7 +234,7 @@ def compute_signals(
         for w, tag in ((MONTH, "1m"), (QUARTER, "3m")):
             ch = np.full(len(top10), np.nan)
             ch[w:] = top10[w:] - top10[:-w]
-            add(f"concentration.top10_change_{tag}", f"Change in top-10 share, {tag}", ch)
+            add(f"concentration.top10_change_{tag}", f"Change in top-10 share, {tag}", ch, "spread")
     else:
         notes.append("concentration signals unavailable: the market has no caps")
 
