@@ -240,6 +240,10 @@ class ConcentrationHistory:
             for c in self.measures.columns
             if c != "n_names" and self.measures[c].notna().any()
         ]
+        if not rows:
+            raise DataUnavailableError(
+                "no date has index members with a market cap: concentration needs caps"
+            )
         return pd.DataFrame(rows).set_index("name")
 
     def sector_summary(self, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:

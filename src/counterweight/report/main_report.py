@@ -107,6 +107,7 @@ def build_report(
     """
     stop = end
     if as_of is not None:
+        market.date_position(as_of)  # a clear error when as_of precedes the data
         a = pd.Timestamp(as_of)
         stop = a if end is None else min(a, pd.Timestamp(end))
     m = market.slice(start, stop) if (start is not None or stop is not None) else market
