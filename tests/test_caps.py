@@ -87,3 +87,30 @@ def test_caps_from_shares() -> None:
     caps, est = caps_from_shares(prices, shares)
     np.testing.assert_allclose(caps["A"], 5.0 * prices["A"])
     assert list(est["A"]) == [True, True, False, True, True, True]
+
+
+def test_estimate_error_is_zero_when_holdings_constant() -> None:
+    from counterweight.data.caps import estimate_error
+
+    prices = pd.DataFrame(
+        {"A": np.linspace(10, 20, 30), "B": np.linspace(50, 40, 30)},
+        index=pd.bdate_range("2024-01-01", periods=30),
+    )
+    # snapshots that report exactly holding x the previous close: the estimate is exact
+    snaps = []
+    for d in ("2024-01-10", "2024-01-24"):
+        k = prices.index.searchsorted(pd.Timestamp(d)) - 1
+        snaps += [
+            (pd.Timestamp(d), "A", 3.0 * prices["A"].iloc[k]),
+            (pd.Timestamp(d), "B", 7.0 * prices["B"].iloc[k]),
+        ]
+    frame = pd.DataFrame(snaps, columns=["date", "ticker", "market_cap"])
+    out = estimate_error(prices, frame)
+    assert len(out) == 1 and out["names"].item() == 2
+    assert out["median_abs_error"].item() < 1e-14
+    # a 10% buyback at B shows as a +11.1% error for B
+    frame.loc[
+        (frame["ticker"] == "B") & (frame["date"] == pd.Timestamp("2024-01-24")), "market_cap"
+    ] *= 0.9
+    out = estimate_error(prices, frame)
+    assert out["mean_error"].item() == pytest.approx((1 / 0.9 - 1) / 2, rel=1e-12)

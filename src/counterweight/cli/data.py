@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from counterweight.cli.progress import progress_reporter
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 data_app = typer.Typer(
     help="Inspect the data and import your own into the store.", no_args_is_help=True
@@ -67,6 +70,30 @@ def info(
         lo, hi = cov["factors_range"]
         table.add_row("factors", f"{' '.join(cov['factors'])} ({lo} .. {hi})")
     console.print(table)
+    check = cap_estimate_check(market)
+    if not check.empty:
+        t2 = Table(title="Cap estimates vs the next snapshot (estimate / reported - 1)", width=100)
+        for col in (
+            "from",
+            "to",
+            "days",
+            "names",
+            "median |error|",
+            "90th pct |error|",
+            "mean error",
+        ):
+            t2.add_column(col, justify="right")
+        for r in check.itertuples(index=False):
+            t2.add_row(
+                str(r[0]),
+                str(r[1]),
+                str(r[2]),
+                str(r[3]),
+                f"{r[4]:.2%}",
+                f"{r[5]:.2%}",
+                f"{r[6]:+.2%}",
+            )
+        console.print(t2)
     console.print("[bold]Sources[/bold]")
     for s in market.provenance.sources:
         console.print(f"  - {s}", highlight=False)
@@ -74,7 +101,30 @@ def info(
     for c in market.provenance.caveats:
         console.print(f"  - {c}", highlight=False)
     if json_out is not None:
-        atomic_write_json(json_out, {"coverage": cov, "provenance": market.provenance.to_dict()})
+        atomic_write_json(
+            json_out,
+            {
+                "coverage": cov,
+                "cap_estimate_check": check.astype({"from": str, "to": str}).to_dict(
+                    orient="records"
+                ),
+                "provenance": market.provenance.to_dict(),
+            },
+        )
+
+
+def cap_estimate_check(market: object) -> pd.DataFrame:
+    """Out-of-sample error of the cap estimates between consecutive snapshots (see data.caps)."""
+    import pandas as pd
+
+    from counterweight.data.caps import estimate_error
+    from counterweight.market import Market
+
+    assert isinstance(market, Market)
+    f = market.fundamentals
+    if f.empty or "market_cap" not in f.columns:
+        return pd.DataFrame()
+    return estimate_error(market.prices_frame(), f)
 
 
 @data_app.command("import")

@@ -30,6 +30,7 @@ divided equally among the classes, so that summing the classes gives the company
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 
 import numpy as np
@@ -128,7 +129,9 @@ def estimate_caps(
     else:
         logh = pd.DataFrame(np.log(h.to_numpy()), index=h.index, columns=h.columns)
         inside = logh.interpolate(method="index", limit_area="inside")
-        filled = pd.DataFrame(np.exp(inside.to_numpy()), index=dates, columns=tickers).ffill().bfill()
+        filled = (
+            pd.DataFrame(np.exp(inside.to_numpy()), index=dates, columns=tickers).ffill().bfill()
+        )
     caps_out = filled * prices
     caps_out = caps_out.where(np.isfinite(caps_out))
     estimated = caps_out.notna() & ~pd.DataFrame(anchor, index=dates, columns=tickers)
@@ -152,3 +155,51 @@ def caps_from_shares(
     caps = filled * prices
     estimated = caps.notna() & on.isna()
     return caps, estimated
+
+
+def estimate_error(prices: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
+    """Out-of-sample check of :func:`estimate_caps`: estimate each snapshot's caps from the
+    previous snapshot alone and compare with what it reports.
+
+    Returns one row per consecutive pair of snapshots (both anchored inside the price history):
+    ``from``, ``to``, ``days``, ``names`` compared, ``median_abs_error``, ``p90_abs_error`` and
+    ``mean_error`` of estimate / reported - 1 (positive: the estimate is too high, as with a
+    company that bought back shares or paid dividends since).
+    """
+    dates = pd.DatetimeIndex(prices.index)
+    snaps = snapshots.dropna(subset=["market_cap"])
+    snap_dates = sorted(pd.DatetimeIndex(snaps["date"].unique()))
+    # a snapshot is checkable only if the prices reach it: its anchor session is at most a long
+    # weekend before it (a snapshot after the last price would be compared with a stale close)
+    pos = anchor_positions(dates, pd.DatetimeIndex(snap_dates))
+    usable = [
+        d for d, k in zip(snap_dates, pos, strict=True) if k >= 0 and (d - dates[k]).days <= 4
+    ]
+    rows = []
+    for a, b in itertools.pairwise(usable):
+        pos_a = int(anchor_positions(dates, pd.DatetimeIndex([a]))[0])
+        pos_b = int(anchor_positions(dates, pd.DatetimeIndex([b]))[0])
+        if pos_a < 0 or pos_b <= pos_a:
+            continue
+        first = snaps[snaps["date"] == a]
+        est, _ = estimate_caps(prices, first[["date", "ticker", "market_cap"]])
+        actual = snaps[snaps["date"] == b].set_index("ticker")["market_cap"]
+        err = (
+            (est.iloc[pos_b].reindex(actual.index) / actual - 1.0)
+            .replace([np.inf, -np.inf], np.nan)
+            .dropna()
+        )
+        if err.empty:
+            continue
+        rows.append(
+            {
+                "from": a.date(),
+                "to": b.date(),
+                "days": int((b - a).days),
+                "names": len(err),
+                "median_abs_error": float(err.abs().median()),
+                "p90_abs_error": float(err.abs().quantile(0.9)),
+                "mean_error": float(err.mean()),
+            }
+        )
+    return pd.DataFrame(rows)
