@@ -131,3 +131,25 @@ def test_killed_mid_import_leaves_previous_state(tmp_path: Path, write_file) -> 
     assert table_dump(db) == before
     m = Market.from_store(str(db))
     assert list(m.tickers) == ["AAA", "BBB"]
+
+
+def test_market_from_files_matches_store(tmp_path: Path, write_file) -> None:
+    from counterweight.data import market_from_files
+
+    files = {
+        "prices": write_file("p.csv", PRICES),
+        "caps": write_file("c.csv", CAPS),
+        "securities": write_file("s.csv", SEC),
+        "membership": write_file("m.csv", MEM),
+    }
+    direct = market_from_files(**files)
+    db = tmp_path / "s.duckdb"
+    with Store(db) as st:
+        for kind, f in files.items():
+            st.import_file(f, kind)
+    stored = Market.from_store(str(db))
+    np.testing.assert_array_equal(direct.prices, stored.prices)
+    np.testing.assert_array_equal(direct.caps, stored.caps)
+    np.testing.assert_array_equal(direct.members, stored.members)
+    with pytest.raises(InputError, match="without prices"):
+        market_from_files(files["prices"], caps=write_file("c2.csv", "date,ticker,market_cap\n2024-01-03,ZZZ,1\n"))

@@ -1,1 +1,83 @@
-"""counterweight.data."""
+"""Get facts in, validate them, keep them: the embedded sample, importers, the store.
+
+* :func:`counterweight.load_sample` — the embedded real dataset as a Market;
+* :mod:`counterweight.data.importers` — readers for the user's CSV/Parquet files;
+* :class:`counterweight.data.store.Store` — the DuckDB store;
+* :func:`market_from_files` — a Market straight from files, without a store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from counterweight.market import Market, Provenance
+
+
+def market_from_files(
+    prices: str | Path,
+    *,
+    caps: str | Path | None = None,
+    securities: str | Path | None = None,
+    membership: str | Path | None = None,
+    fundamentals: str | Path | None = None,
+    benchmarks: str | Path | None = None,
+    factors: str | Path | None = None,
+    cap_method: str = "previous",
+) -> Market:
+    """Read and validate the given files and assemble a :class:`Market` (no store involved).
+
+    Each file is read by its importer (see :mod:`counterweight.data.importers`); bad input
+    raises :class:`~counterweight.errors.InputError` naming the file, row and column.
+    """
+    from counterweight.data import importers
+    from counterweight.data.build import build_market
+
+    px = importers.read_prices(prices)
+    sources = [f"prices: {prices}"]
+    cap_frame = None
+    if caps is not None:
+        cap_frame = importers.read_caps(caps)
+        sources.append(f"caps: {caps}")
+    sec = None
+    if securities is not None:
+        sec = importers.read_securities(securities)
+        sources.append(f"securities: {securities}")
+    mem = None
+    if membership is not None:
+        mem = importers.read_membership(membership)
+        sources.append(f"membership: {membership}")
+    fund = None
+    if fundamentals is not None:
+        fund = importers.read_fundamentals(fundamentals)
+        sources.append(f"fundamentals: {fundamentals}")
+    bench = None
+    if benchmarks is not None:
+        bench = importers.read_prices(benchmarks)
+        sources.append(f"benchmarks: {benchmarks}")
+    fac = None
+    if factors is not None:
+        fac = importers.read_factors(factors)
+        sources.append(f"factors: {factors}")
+    caveats = []
+    if mem is None:
+        caveats.append("no membership file: every ticker with a price counts as a member")
+    if sec is None:
+        caveats.append("no security master: sectors unknown, each ticker is its own issuer")
+    if cap_frame is None and (fund is None or "market_cap" not in fund.columns):
+        caveats.append("no market caps: cap-weighted measures are unavailable")
+    prov = Provenance(sources=tuple(sources), caveats=tuple(caveats), name="user files")
+    return build_market(
+        px,
+        caps=cap_frame,
+        securities=sec,
+        membership=mem,
+        fundamentals=fund,
+        benchmarks=bench,
+        factors=fac,
+        provenance=prov,
+        cap_method=cap_method,
+        caps_file=None if caps is None else str(caps),
+    )
+
+
+__all__ = ["market_from_files"]
