@@ -66,7 +66,7 @@ def _dashboard(console: Any, result: Any, alerts: list[Any]) -> None:
     table.add_column("min", justify="right")
     table.add_column("max", justify="right")
     table.add_column("since", justify="right")
-    for name, row in result.signals.table(result.as_of).iterrows():
+    for _, row in result.signals.table(result.as_of).iterrows():
         unit = row["unit"]
         table.add_row(
             f"{row['label']}",

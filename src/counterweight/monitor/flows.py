@@ -129,7 +129,7 @@ def load_flows(path: str | Path) -> pd.DataFrame:
         ("fund", funds == ""),
     ):
         if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
+            i = int(np.flatnonzero(np.asarray(bad))[0])
             value = raw[cols[name]].iloc[i]
             raise InputError(f"invalid value '{value}'", file=p, row=i + 2, column=name)
     return pd.DataFrame(
