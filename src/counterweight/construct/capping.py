@@ -35,6 +35,20 @@ def _pct(x: float) -> str:
     return f"{100.0 * x:.4g}%"
 
 
+def _group_room_msg(name: str, caps: np.ndarray, need: float, room: float) -> str:
+    """'7 names of 'Mag 7' capped at 5% cannot hold the 40% the group needs (at most 35%)'."""
+    n = caps.size
+    what = (
+        f"capped at {_pct(float(caps[0]))}"
+        if n and float(np.ptp(caps)) == 0
+        else "under their caps"
+    )
+    return (
+        f"{n} names of '{name}' {what} cannot hold the {_pct(need)} the group needs "
+        f"(at most {_pct(room)})"
+    )
+
+
 def _prepare(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Validate base weights; return (normalised finite weights, finite mask)."""
     w = np.asarray(w, dtype=np.float64)
@@ -90,12 +104,12 @@ def _scale_sorted(b: np.ndarray, c: np.ndarray) -> float:
     order = np.argsort(r, kind="stable")
     rs, bs, cs = r[order], bp[order], cp[order]
     capped_sum = np.concatenate(([0.0], np.cumsum(cs)[:-1]))
-    free_b = float(bs.sum()) - np.concatenate(([0.0], np.cumsum(bs)[:-1]))
+    free_b = np.cumsum(bs[::-1])[::-1]  # tail sums without cancellation
     with np.errstate(divide="ignore", invalid="ignore"):
         s = (1.0 - capped_sum) / free_b
     ok = (free_b > 0) & (s <= rs)
-    if not ok.any():  # unreachable when sum(c) >= 1 (checked by the caller)
-        raise InfeasibleError("caps cannot hold 100% of the portfolio")
+    if not ok.any():  # every name at its cap: only when sum(c) == 1 up to rounding
+        return float("inf")
     return float(s[int(np.argmax(ok))])
 
 
@@ -145,7 +159,7 @@ def cap_weights(
     s = _scale_fixpoint(b, c)
     if s is None:
         s = _scale_sorted(b, c)
-    out = np.minimum(c, s * b)
+    out = np.minimum(c, s * b) if np.isfinite(s) else np.where(b > 0, c, 0.0)
     return np.where(ok, out, np.nan)
 
 
@@ -170,9 +184,11 @@ def _level(b: np.ndarray, lo: np.ndarray, hi: np.ndarray, target: float) -> floa
     Returns NaN when H never reaches target (the bounds cannot hold it).
     """
     base = float(np.dot(b, lo))
+    fin = np.isfinite(hi)
+    if fin.all() and target > float(np.dot(b, hi)) * (1.0 + 1e-12) + 1e-15:
+        return float("nan")  # even every name at its ceiling falls short
     if target <= base:
         return float(lo.min()) if target >= base - 1e-15 else float("nan")
-    fin = np.isfinite(hi)
     pos = np.concatenate((lo, hi[fin]))
     d = np.concatenate((b, -b[fin]))
     order = np.argsort(pos, kind="stable")
@@ -181,6 +197,8 @@ def _level(b: np.ndarray, lo: np.ndarray, hi: np.ndarray, target: float) -> floa
     h = base + np.concatenate(([0.0], np.cumsum(slope[:-1] * np.diff(pos))))
     j = int(np.searchsorted(h, target, side="left"))
     k = j - 1
+    if j == len(h) and fin.all():
+        return float(pos[-1])  # target within rounding of the total at every ceiling
     if slope[k] <= 0:
         return float("nan")
     return float(pos[k] + (target - h[k]) / slope[k])
@@ -248,10 +266,7 @@ def bounded_weights(
         room = float(c[gm].sum())
         if g.lo > 0:
             if room < g.lo - 1e-12:
-                raise InfeasibleError(
-                    f"group '{g.name}' needs at least {_pct(g.lo)} but its {int(gm.sum())} names "
-                    f"under their caps hold at most {_pct(room)}"
-                )
+                raise InfeasibleError(_group_room_msg(g.name, c[gm], g.lo, room))
             a = _level(b[gm], np.zeros(int(gm.sum())), r[gm], g.lo)
             lo_s[gm] = np.minimum(a, r[gm])
         if room > g.hi:

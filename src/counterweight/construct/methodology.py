@@ -13,8 +13,8 @@ SPDR funds meet the US RIC rules:
    excess going to the uncapped companies in proportion; repeat until none is above 24%;
 3. if the companies above 4.8% together exceed 50%:
    - until the September 2024 change (``sp_select_sector_pre2024``): rank them by weight; the
-     company whose weight makes the running total cross 50% is cut to 4.5%, the companies ranked
-     above it keep their weights, the excess goes in proportion to the companies below 4.5%
+     company whose weight makes the running total cross 50% is cut to 4.5%, every company at or
+     above 4.5% keeps its weight, the excess goes in proportion to the companies below 4.5%
      (none of which may pass 4.5%); repeat. This is what cut Apple to about 4.5% in the
      Technology Select Sector index in June 2024 while Microsoft and Nvidia stayed above 20%;
    - from the September 2024 rebalance (S&P DJI announcement of the change to the Select
@@ -50,6 +50,7 @@ from counterweight.construct.capping import GroupBound, _pct, bounded_weights, c
 from counterweight.errors import ConfigError, InfeasibleError, InputError
 
 _MAX_ROUNDS = 1000
+_EPS = 1e-12  # 'above a threshold' ignores floating-point rounding
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,12 @@ class Limits:
     aggregate: float
 
     def buffered(self, factor: float = 0.9) -> Limits:
-        return Limits(self.single * factor, self.threshold * factor, self.aggregate * factor)
+        """Limits times ``factor`` (MSCI's 10% buffer: 0.9), rounded to 1e-12 so 4.5% is 0.045."""
+        return Limits(
+            round(self.single * factor, 12),
+            round(self.threshold * factor, 12),
+            round(self.aggregate * factor, 12),
+        )
 
 
 MSCI_10_40 = Limits(0.10, 0.05, 0.40)
@@ -119,12 +125,38 @@ def _single_cap(w: np.ndarray, trigger: float, cap: float) -> np.ndarray:
     """Cap names above ``trigger`` at ``cap`` (excess to the uncapped in proportion), until stable."""
     caps = np.full(w.size, np.inf)
     for _ in range(_MAX_ROUNDS):
-        over = (w > trigger + 1e-15) & ~np.isfinite(caps)
+        over = (w > trigger + _EPS) & ~np.isfinite(caps)
         if not over.any():
             return w
         caps[over] = cap
         w = cap_weights(w, caps)
     raise InfeasibleError("single-name capping did not settle")  # pragma: no cover
+
+
+def _scale_large_together(
+    x: np.ndarray, big: np.ndarray, single_cap: float, threshold: float, aggregate: float
+) -> np.ndarray:
+    """2024 rule: the large companies scaled down together to ``aggregate``, the rest up.
+
+    The others may not pass ``threshold`` (they would join the large group). When they cannot
+    hold the remainder, the smallest large companies are treated as others (held at most at
+    the threshold) one at a time until it fits - the fewest possible.
+    """
+    order = np.flatnonzero(big)[np.argsort(-x[big], kind="stable")]
+    for k in range(order.size, -1, -1):
+        top = np.zeros(x.size, dtype=bool)
+        top[order[:k]] = True
+        caps = np.where(top, single_cap, threshold)
+        try:
+            return bounded_weights(x, cap=caps, groups=[GroupBound("large", top, 0.0, aggregate)])
+        except InfeasibleError:
+            continue
+    n = int(np.sum(x > 0))
+    raise InfeasibleError(
+        f"{n} companies cannot meet the Select Sector limits: those above {_pct(threshold)} at "
+        f"most {_pct(aggregate)} together needs at least {int(np.ceil((1 - aggregate) / threshold))} "
+        "smaller companies"
+    )
 
 
 def sp_select_sector(
@@ -148,21 +180,18 @@ def sp_select_sector(
     wi, codes = _aggregate(w, issuer_codes)
     x = _single_cap(wi, trigger, single_cap)
     for _ in range(_MAX_ROUNDS):
-        big = x > threshold
+        big = x > threshold + _EPS
         total = float(x[big].sum())
         if total <= aggregate + 1e-12:
             break
         if rule == "2024":
-            caps = np.where(big, single_cap, threshold)
-            x = bounded_weights(x, cap=caps, groups=[GroupBound("large", big, 0.0, aggregate)])
+            x = _scale_large_together(x, big, single_cap, threshold, aggregate)
         else:
             order = np.flatnonzero(big)[np.argsort(-x[big], kind="stable")]
             cum = np.cumsum(x[order])
             j = int(np.argmax(cum > aggregate + 1e-12))
-            keep = np.zeros(x.size, dtype=bool)
-            keep[order[:j]] = True
-            keep |= (x >= reduce_to) & ~big  # names between reduce_to and threshold stay
             cut = order[j]
+            keep = x >= reduce_to  # the ranked-above companies and everyone at/over reduce_to stay
             y = x.copy()
             y[cut] = reduce_to
             keep[cut] = True
@@ -194,7 +223,7 @@ def top_k_capped(
         )
     wi, codes = _aggregate(w, issuer_codes)
     order = np.argsort(-wi, kind="stable")
-    n_above = int(np.sum(wi > lim.threshold))
+    n_above = int(np.sum(wi > lim.threshold + _EPS))
     k_max = min(n_above, int(np.floor(lim.aggregate / lim.threshold + 1e-9)) + 1, wi.size)
     best: tuple[float, np.ndarray, int] | None = None
     for k in range(0, k_max + 1):
@@ -272,7 +301,7 @@ def plan(
             f"together at most {_pct(aggregate)}"
         )
     xi, _ = _aggregate(x, issuer_codes)
-    large = xi > threshold
+    large = xi > threshold + _EPS
     caps = np.where(large, single, threshold)
     user = np.broadcast_to(np.asarray(cap, dtype=float), caps.shape)
     caps = np.minimum(caps, user)

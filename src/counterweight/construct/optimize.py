@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from counterweight.construct.capping import GroupBound, _pct
+from counterweight.construct.capping import GroupBound, _group_room_msg, _pct
 from counterweight.errors import CounterweightError, InfeasibleError, InputError
 
 
@@ -49,10 +49,7 @@ def diagnose(b: np.ndarray, cap: np.ndarray, groups: Sequence[GroupBound]) -> st
         m = g.mask & live
         g_room = float(np.minimum(c[m], 1.0).sum())
         if g.lo > g_room + 1e-9:
-            return (
-                f"{int(m.sum())} names of '{g.name}' under their caps cannot hold the "
-                f"{_pct(g.lo)} the group needs (at most {_pct(g_room)})"
-            )
+            return _group_room_msg(g.name, c[m], g.lo, g_room)
         if g.lo > g.hi:
             return f"group '{g.name}': floor {_pct(g.lo)} is above its ceiling {_pct(g.hi)}"
     # upper bounds: maximum weight reachable by a greedy bound over group ceilings
@@ -157,5 +154,11 @@ def optimize_weights(
     out = np.zeros(n)
     out[idx] = np.clip(np.asarray(x.value, dtype=float), 0.0, None)
     out = np.minimum(out, c)
-    out /= out.sum()
+    # solver residue (~tol): spread it over the names with room so the sum is 1 and caps hold
+    residual = 1.0 - float(out.sum())
+    room = np.where(live, np.minimum(c, 1.0) - out, 0.0)
+    if residual > 0 and room.sum() > 0:
+        out += room * min(1.0, residual / float(room.sum()))
+    elif residual < 0:
+        out *= 1.0 + residual / float(out.sum())
     return np.where(ok, out, np.nan)

@@ -80,7 +80,10 @@ class IssuerLimit:
 
 @dataclass(frozen=True)
 class AggregateLimit:
-    """Issuers above ``threshold`` together at most ``limit``: sum_{w_I > threshold} w_I <= limit."""
+    """Issuers above ``threshold`` together at most ``limit``: sum_{w_I > threshold} w_I <= limit.
+
+    'Above' ignores floating-point rounding (w_I > threshold + 1e-12).
+    """
 
     threshold: float
     limit: float
@@ -88,7 +91,7 @@ class AggregateLimit:
 
     def evaluate(self, issuer_weights: pd.Series) -> RuleCheck:
         w = issuer_weights.dropna()
-        big = w[w > self.threshold]
+        big = w[w > self.threshold + TOL]
         total = float(big.sum())
         passed = total <= self.limit + TOL
         names = _list(big) if len(big) else "none"

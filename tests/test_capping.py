@@ -1,0 +1,220 @@
+"""Exact capping kernels against closed forms, a brute-force loop and cvxpy + Clarabel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from counterweight.construct import capping
+from counterweight.construct.capping import GroupBound, bounded_weights, cap_weights
+from counterweight.construct.optimize import optimize_weights
+from counterweight.errors import InfeasibleError, InputError
+
+cvxpy = pytest.importorskip("cvxpy")
+
+
+def loop_cap(b: np.ndarray, cap: float) -> np.ndarray:
+    """Independent reference: cap the names over the cap, rescale the rest, until nothing moves."""
+    w = b / b.sum()
+    fixed = np.zeros(w.size, dtype=bool)
+    while True:
+        over = (w > cap) & ~fixed
+        if not over.any():
+            return w
+        fixed |= over
+        w = w.copy()
+        w[fixed] = cap
+        free = ~fixed
+        w[free] = b[free] / b[free].sum() * (1.0 - cap * fixed.sum())
+
+
+def cvx_proportional(b: np.ndarray, cap: np.ndarray, groups=()) -> np.ndarray:
+    """Reference: min sum (w-b)^2/b s.t. sum w = 1, 0 <= w <= cap, group bounds (Clarabel)."""
+    b = b / b.sum()
+    x = cvxpy.Variable(b.size)
+    cons = [cvxpy.sum(x) == 1, x >= 0, x <= cap]
+    for g in groups:
+        cons += [
+            cvxpy.sum(x[np.flatnonzero(g.mask)]) <= g.hi,
+            cvxpy.sum(x[np.flatnonzero(g.mask)]) >= g.lo,
+        ]
+    prob = cvxpy.Problem(
+        cvxpy.Minimize(cvxpy.sum(cvxpy.multiply(1 / b, cvxpy.square(x - b)))), cons
+    )
+    prob.solve(
+        solver=cvxpy.CLARABEL,
+        tol_gap_abs=1e-10,
+        tol_gap_rel=1e-10,
+        tol_feas=1e-10,
+        tol_ktratio=1e-10,
+    )
+    return np.asarray(x.value)
+
+
+weights = arrays(
+    np.float64,
+    st.integers(min_value=2, max_value=60),
+    elements=st.floats(min_value=1e-4, max_value=1.0, allow_nan=False),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(w=weights, frac=st.floats(min_value=0.0, max_value=1.0))
+def test_cap_weights_properties(w: np.ndarray, frac: float) -> None:
+    n = w.size
+    cap = 1.0 / n + frac * (1.0 - 1.0 / n)  # always feasible: n * cap >= 1
+    out = cap_weights(w, cap)
+    assert abs(out.sum() - 1.0) <= 1e-12
+    assert np.all(out <= cap + 1e-12)
+    assert np.all(out >= 0)
+    # fixed point: capping again changes nothing
+    np.testing.assert_allclose(cap_weights(out, cap), out, rtol=0, atol=1e-12)
+    # proportional redistribution: every uncapped name scaled by one common factor
+    b = w / w.sum()
+    free = out < cap - 1e-12
+    if free.sum() > 1:
+        ratio = out[free] / b[free]
+        assert np.ptp(ratio) <= 1e-9 * ratio.max()
+    # independent brute-force loop
+    np.testing.assert_allclose(out, loop_cap(w, cap), rtol=0, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(w=weights, frac=st.floats(min_value=0.01, max_value=0.9))
+def test_cap_weights_equals_cvxpy(w: np.ndarray, frac: float) -> None:
+    n = w.size
+    cap = 1.0 / n + frac * (1.0 - 1.0 / n)
+    ref = cvx_proportional(w, np.full(n, cap))
+    np.testing.assert_allclose(cap_weights(w, cap), ref, rtol=0, atol=1e-8)
+
+
+def test_sorted_and_fixpoint_paths_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    # with no fixed-point rounds allowed, the sort-based solver does all the work
+    monkeypatch.setattr(capping, "_MAX_FIXPOINT_ITER", 0)
+    for b in (0.5 ** np.arange(60), np.linspace(1.0, 0.5, 40) ** 8):
+        np.testing.assert_allclose(cap_weights(b, 0.05), loop_cap(b, 0.05), atol=1e-14)
+    monkeypatch.undo()
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        w = rng.pareto(1.1, 200) + 1e-3
+        w /= w.sum()
+        c = rng.uniform(0.006, 0.05, 200)
+        s1 = capping._scale_fixpoint(w, c)
+        s2 = capping._scale_sorted(w, c)
+        if s1 is not None:
+            assert s1 == pytest.approx(s2, rel=1e-12)
+
+
+def test_cap_weights_worked_example() -> None:
+    # 50/30/20 capped at 40%: 10 pp excess split 30:20 -> 36/24
+    np.testing.assert_allclose(cap_weights(np.array([50.0, 30, 20]), 0.4), [0.4, 0.36, 0.24])
+    # capping cascades: 24% gets pushed over 35% -> both capped, the rest takes 30%
+    np.testing.assert_allclose(
+        cap_weights(np.array([0.5, 0.3, 0.1, 0.1]), 0.35), [0.35, 0.35, 0.15, 0.15]
+    )
+
+
+def test_per_name_caps_and_nan() -> None:
+    w = np.array([0.4, np.nan, 0.3, 0.3])
+    out = cap_weights(w, np.array([0.2, 1.0, 1.0, 1.0]))
+    assert np.isnan(out[1])
+    np.testing.assert_allclose(out[[0, 2, 3]], [0.2, 0.4, 0.4])
+
+
+def test_infeasible_in_words() -> None:
+    with pytest.raises(InfeasibleError, match="7 names capped at 10% cannot hold 100%"):
+        cap_weights(np.ones(7), 0.10)
+    with pytest.raises(InputError):
+        cap_weights(np.array([0.5, -0.1]), 0.9)
+
+
+def test_issuer_level_cap_equals_cvxpy() -> None:
+    rng = np.random.default_rng(7)
+    b = rng.pareto(1.0, 40) + 0.01
+    b /= b.sum()
+    codes = np.arange(40)
+    codes[[5, 6]] = 5  # two share classes of one issuer
+    codes[7:] -= 1
+    b[[5, 6]] = [0.12, 0.10]
+    b /= b.sum()
+    out = cap_weights(b, 0.08, issuer_codes=codes)
+    issuer = np.bincount(codes, weights=out)
+    assert issuer.max() <= 0.08 + 1e-12
+    assert out[5] / out[6] == pytest.approx(b[5] / b[6], rel=1e-12)  # split pro rata
+    # reference: ticker-level cvxpy with the issuer's two classes as one capped group
+    x = cvxpy.Variable(40)
+    cons = [cvxpy.sum(x) == 1, x >= 0]
+    for k in range(codes.max() + 1):
+        cons.append(cvxpy.sum(x[np.flatnonzero(codes == k)]) <= 0.08)
+    obj = cvxpy.sum(cvxpy.multiply(1 / b, cvxpy.square(x - b)))
+    cvxpy.Problem(cvxpy.Minimize(obj), cons).solve(
+        solver=cvxpy.CLARABEL,
+        tol_gap_abs=1e-10,
+        tol_gap_rel=1e-10,
+        tol_feas=1e-10,
+        tol_ktratio=1e-10,
+    )
+    np.testing.assert_allclose(out, x.value, atol=1e-8)
+
+
+group_case = st.tuples(
+    arrays(np.float64, st.integers(8, 40), elements=st.floats(1e-3, 1.0)),
+    st.floats(0.05, 0.6),
+    st.floats(0.0, 0.5),
+    st.floats(0.3, 1.0),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=group_case)
+def test_bounded_weights_equals_cvxpy(case: tuple[np.ndarray, float, float, float]) -> None:
+    w, hi_a, lo_b, cap_frac = case
+    n = w.size
+    cap = 1.0 / n + cap_frac * (1.0 - 1.0 / n)
+    a = np.zeros(n, dtype=bool)
+    a[: n // 4] = True
+    bmask = np.zeros(n, dtype=bool)
+    bmask[n // 4 : n // 2] = True
+    groups = [GroupBound("A", a, 0.0, hi_a), GroupBound("B", bmask, min(lo_b, 0.45), 1.0)]
+    try:
+        out = bounded_weights(w, cap=cap, groups=groups)
+    except InfeasibleError:
+        # the general path must agree that it is infeasible
+        with pytest.raises(InfeasibleError):
+            optimize_weights(w, cap=cap, groups=groups)
+        return
+    assert abs(out.sum() - 1) <= 1e-12
+    assert np.all(out <= cap + 1e-12)
+    assert out[a].sum() <= hi_a + 1e-12
+    assert out[bmask].sum() >= min(lo_b, 0.45) - 1e-12
+    ref = cvx_proportional(w, np.full(n, cap), groups)
+    np.testing.assert_allclose(out, ref, atol=1e-8)
+    np.testing.assert_allclose(optimize_weights(w, cap=cap, groups=groups), out, atol=1e-8)
+    np.testing.assert_allclose(bounded_weights(out, cap=cap, groups=groups), out, atol=1e-14)
+
+
+def test_group_cap_worked_example() -> None:
+    # "Mag 7 at most 20%": a group at 40% is halved, the other 60% scaled to 80% (x 4/3)
+    w = np.array([0.25, 0.15, 0.3, 0.2, 0.1])
+    g = GroupBound("Mag 7", np.array([True, True, False, False, False]), 0.0, 0.2)
+    np.testing.assert_allclose(
+        bounded_weights(w, groups=[g]), [0.125, 0.075, 0.4, 0.8 / 3, 0.4 / 3], atol=1e-15
+    )
+
+
+def test_group_infeasible_names_binding_constraints() -> None:
+    w = np.full(30, 1 / 30)
+    g = GroupBound("Mag 7", np.arange(30) < 7, 0.4, 1.0)
+    msg = r"7 names of 'Mag 7' capped at 5% cannot hold the 40% the group needs \(at most 35%\)"
+    with pytest.raises(InfeasibleError, match=msg):
+        bounded_weights(w, cap=0.05, groups=[g])
+    with pytest.raises(InfeasibleError, match=msg):
+        optimize_weights(w, cap=0.05, groups=[g])
+    with pytest.raises(InfeasibleError, match="10 names capped at 5% cannot hold 100%"):
+        optimize_weights(np.ones(10), cap=0.05)
+    overlap = [g, GroupBound("B", np.arange(30) > 4, 0.0, 0.5)]
+    with pytest.raises(InputError, match="overlap"):
+        bounded_weights(w, groups=overlap)
