@@ -1,9 +1,144 @@
-"""`counterweight construct` (being built; see the issue tracker)."""
+"""``counterweight construct``: target weights under a policy, with before/after concentration."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
+
+WIDTH = 100
+
+
+def _pct(x: float, signed: bool = False) -> str:
+    return f"{100 * x:+.2f}%" if signed else f"{100 * x:.2f}%"
+
+
+def _measure_rows(measures: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    labels = {
+        "top1": "largest issuer",
+        "top5": "top 5 issuers",
+        "top10": "top 10 issuers",
+        "hhi": "HHI",
+        "effective_n": "effective N (issuers)",
+        "n_names": "issuers held",
+    }
+    rows = []
+    for key, row in measures.iterrows():
+        label = labels.get(str(key), f"{key} share")
+        if key in ("effective_n", "n_names"):
+            fmt = [f"{row['benchmark']:.1f}", f"{row['target']:.1f}", f"{row['change']:+.1f}"]
+            if key == "n_names":
+                fmt = [f"{row['benchmark']:.0f}", f"{row['target']:.0f}", f"{row['change']:+.0f}"]
+        elif key == "hhi":
+            fmt = [f"{row['benchmark']:.4f}", f"{row['target']:.4f}", f"{row['change']:+.4f}"]
+        else:
+            fmt = [_pct(row["benchmark"]), _pct(row["target"]), _pct(row["change"], True)]
+        rows.append((label, *fmt))
+    return rows
+
+
+def _render(console: Console, construction, prof, quiet: bool) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    c = construction
+    w = c.weights
+    console.print(
+        f"[bold]{c.policy}[/bold]  as of {c.as_of.date()}  ·  {len(w)} names  ·  "
+        f"path: {c.path}  ·  sum {w.sum():.12f}"
+    )
+    for note in c.notes:
+        console.print(f"  note: {note}")
+    if not quiet:
+        t = Table(title="Concentration (issuer level)", width=WIDTH)
+        t.add_column("measure")
+        for col in ("benchmark (cap)", "target", "change"):
+            t.add_column(col, justify="right")
+        for row in _measure_rows(prof.measures):
+            t.add_row(*row)
+        console.print(t)
+        s = Table(title="Sectors", width=WIDTH)
+        s.add_column("sector")
+        for col in ("benchmark", "target", "change"):
+            s.add_column(col, justify="right")
+        for name, row in prof.sectors.iterrows():
+            s.add_row(
+                str(name), _pct(row["benchmark"]), _pct(row["target"]), _pct(row["change"], True)
+            )
+        console.print(s)
+        h = Table(title=f"Largest {len(prof.holdings)} target weights", width=WIDTH)
+        h.add_column("ticker")
+        h.add_column("name", max_width=28, overflow="ellipsis", no_wrap=True)
+        h.add_column("sector", max_width=22, overflow="ellipsis", no_wrap=True)
+        for col in ("benchmark", "base", "target"):
+            h.add_column(col, justify="right")
+        for tk, row in prof.holdings.iterrows():
+            h.add_row(
+                str(tk),
+                str(row["name"]),
+                str(row["sector"]),
+                _pct(row["benchmark"]),
+                _pct(row["base"]),
+                _pct(row["target"]),
+            )
+        console.print(h)
+    if c.checks:
+        r = Table(title="Rule checks", width=WIDTH)
+        r.add_column("rule", max_width=40)
+        r.add_column("result", justify="center")
+        r.add_column("detail", overflow="fold")
+        for chk in c.checks:
+            r.add_row(
+                chk.name, "[green]pass[/green]" if chk.passed else "[red]FAIL[/red]", chk.detail
+            )
+        console.print(r)
 
 
 def register(app: typer.Typer) -> None:
-    """Register the command on the app (filled in by the issue that owns it)."""
+    """Add ``construct`` to the app."""
+
+    @app.command("construct")
+    def construct_cmd(
+        policy: Annotated[Path, typer.Option("--policy", "-p", help="Construction policy (TOML).")],
+        as_of: Annotated[
+            str | None, typer.Option("--as-of", help="Date (default: the last date with data).")
+        ] = None,
+        out: Annotated[
+            Path | None, typer.Option("--out", "-o", help="Write target weights CSV here.")
+        ] = None,
+        store: Annotated[
+            Path | None, typer.Option(help="DuckDB store instead of the embedded sample.")
+        ] = None,
+        top: Annotated[int, typer.Option("--top", help="Largest weights to list.")] = 15,
+        quiet: Annotated[
+            bool, typer.Option("--quiet", "-q", help="Only the summary and rule checks.")
+        ] = False,
+    ) -> None:
+        """Target weights under a policy, with before/after concentration and rule checks."""
+        from rich.console import Console
+
+        from counterweight.construct.policy import load_policy, profile
+        from counterweight.data.files import atomic_write_csv
+        from counterweight.market import Market
+
+        pol = load_policy(policy)
+        if store is not None:
+            market = Market.from_store(str(store))
+        else:
+            from counterweight import load_sample
+
+            market = load_sample()
+        construction = pol.construct(market, as_of)
+        prof = profile(construction, market, top=max(1, top))
+        console = Console(width=WIDTH)
+        _render(console, construction, prof, quiet)
+        if out is not None:
+            frame = construction.weights.rename("weight").to_frame()
+            atomic_write_csv(out, frame, index=True)
+            console.print(f"wrote {len(frame)} weights to {out}")
+        if any(not chk.passed for chk in construction.checks):
+            raise typer.Exit(code=1)

@@ -49,6 +49,19 @@ def _group_room_msg(name: str, caps: np.ndarray, need: float, room: float) -> st
     )
 
 
+def _check_room(caps: np.ndarray, unit: str = "names") -> None:
+    """Raise '40 names capped at 2% cannot hold 100% (at most 80%)' when sum(caps) < 1."""
+    room = float(np.minimum(caps, 1.0).sum())
+    if room < 1.0 - 1e-12:
+        n = caps.size
+        what = (
+            f"capped at {_pct(float(caps[0]))}"
+            if n and float(np.ptp(caps)) == 0
+            else "under their caps"
+        )
+        raise InfeasibleError(f"{n} {unit} {what} cannot hold 100% (at most {_pct(room)})")
+
+
 def _prepare(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Validate base weights; return (normalised finite weights, finite mask)."""
     w = np.asarray(w, dtype=np.float64)
@@ -139,6 +152,7 @@ def cap_weights(
             raise InputError("issuer_codes must have one code per weight")
         n_iss = int(codes.max()) + 1 if codes.size else 0
         bi = np.bincount(codes, weights=b, minlength=n_iss)
+        _check_room(_caps_array(cap, n_iss)[bi > 0], unit="issuers")
         wi = cap_weights(bi, cap)
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(bi > 0, wi / bi, 0.0)
@@ -147,15 +161,7 @@ def cap_weights(
 
     c = _caps_array(cap, b.size)
     live = b > 0
-    room = float(c[live].sum())
-    if room < 1.0 - 1e-12:
-        n_live = int(live.sum())
-        if n_live and float(np.ptp(c[live])) == 0.0:
-            cap_txt = f"capped at {_pct(float(c[live][0]))}"
-        else:
-            cap_txt = "under their caps"
-        msg = f"{n_live} names {cap_txt} cannot hold 100% (at most {_pct(room)})"
-        raise InfeasibleError(msg)
+    _check_room(c[live])
     s = _scale_fixpoint(b, c)
     if s is None:
         s = _scale_sorted(b, c)
@@ -250,6 +256,7 @@ def bounded_weights(
             if np.any((im > 0) & (im < tot)):
                 raise InputError(f"group '{g.name}' splits an issuer's share classes")
             igroups.append(GroupBound(g.name, im > 0, g.lo, g.hi))
+        _check_room(_caps_array(cap, n_iss)[bi > 0], unit="issuers")
         wi = bounded_weights(bi, cap=cap, groups=igroups)
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(bi > 0, wi / bi, 0.0)
@@ -257,6 +264,7 @@ def bounded_weights(
 
     c = _caps_array(cap, n)
     live = b > 0
+    _check_room(c[live])
     with np.errstate(divide="ignore"):
         r = np.where(live, c / np.where(live, b, 1.0), 0.0)
     lo_s = np.zeros(n)

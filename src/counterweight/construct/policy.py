@@ -448,3 +448,46 @@ def load_policy(path: str | Path) -> Policy:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: invalid TOML: {exc}") from None
     return Policy.from_dict(data, source=str(p), root=p.parent)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Before/after concentration of a construction (fractions; effective N in issuers).
+
+    ``measures``: rows top1, top5, top10, hhi, effective_n, n_names, Mag 7 share, ... and
+    columns ``benchmark`` (cap weight) and ``target``; ``sectors``: GICS sector weights, same
+    columns; ``holdings``: the largest target positions with their benchmark and base weights.
+    """
+
+    measures: pd.DataFrame
+    sectors: pd.DataFrame
+    holdings: pd.DataFrame
+
+
+def profile(construction: Construction, market: Market, *, top: int = 15) -> Profile:
+    """Concentration of the benchmark and the target (issuer level), via :mod:`counterweight.measure`."""
+    from counterweight.measure.concentration import portfolio_concentration
+
+    cols = {"benchmark": construction.benchmark, "target": construction.weights}
+    measures, sectors = {}, {}
+    for key, w in cols.items():
+        s = w.copy()
+        s.name = construction.as_of
+        c = portfolio_concentration(s, securities=market.securities)
+        measures[key] = c.measures.iloc[0]
+        sectors[key] = c.sectors.iloc[:, 0] if c.sectors.shape[1] == 1 else c.sectors.iloc[0]
+    m = pd.DataFrame(measures)
+    sec = pd.DataFrame(sectors).fillna(0.0)
+    sec["change"] = sec["target"] - sec["benchmark"]
+    m["change"] = m["target"] - m["benchmark"]
+    idx = construction.weights.sort_values(ascending=False).index[:top]
+    hold = pd.DataFrame(
+        {
+            "name": market.securities["name"].reindex(idx),
+            "sector": market.securities["sector"].reindex(idx),
+            "benchmark": construction.benchmark.reindex(idx).fillna(0.0),
+            "base": construction.base.reindex(idx).fillna(0.0),
+            "target": construction.weights.reindex(idx),
+        }
+    )
+    return Profile(measures=m, sectors=sec.sort_values("target", ascending=False), holdings=hold)
