@@ -133,7 +133,7 @@ def test_invalid_policies_name_the_key(data: dict, key: str) -> None:
 def test_unknown_sector_and_infeasible(sample: Market) -> None:
     with pytest.raises(ConfigError, match="unknown sector 'Tech'"):
         Policy.from_dict({"sectors": [{"sectors": ["Tech"], "max": 0.1}]}).construct(sample)
-    with pytest.raises(InfeasibleError, match="issuers capped at 0.1% cannot hold 100%"):
+    with pytest.raises(InfeasibleError, match=r"issuers capped at 0\.1% cannot hold 100%"):
         Policy.from_dict({"caps": {"single_name": 0.001}}).construct(sample)
 
 

@@ -18,7 +18,7 @@ def _pct(x: float, signed: bool = False) -> str:
     return f"{100 * x:+.2f}%" if signed else f"{100 * x:.2f}%"
 
 
-def _measure_rows(measures: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+def _measure_rows(measures: pd.DataFrame) -> list[tuple[str, ...]]:
     labels = {
         "top1": "largest issuer",
         "top5": "top 5 issuers",
