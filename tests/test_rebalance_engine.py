@@ -174,3 +174,19 @@ def test_errors_are_clear() -> None:
         rebalance(book([("a", "AAPL", 1)]), pd.Series({"AAPL": 0.8, "MSFT": 0.5}), prices=PRICES)
     with pytest.raises(ConfigError, match="cash_buffer"):
         TradeRules(cash_buffer=1.5)
+
+
+def test_rounding_leftover_is_spent_up_to_one_lot() -> None:
+    """Whole shares: what rounding leaves in cash is less than one share of a buy candidate."""
+    rng = np.random.default_rng(2)
+    u = 60
+    prices = rng.uniform(20, 900, size=u)
+    raw = rng.random(u)
+    res = rebalance_arrays(
+        np.zeros((3, u)), prices, np.array([50_000.0, 250_000.0, 1e6]), raw / raw.sum()
+    )
+    assert np.all(res.cash_after >= 0)
+    assert np.all(res.cash_after < prices.max())
+    # every buy within one share of its exact (fractional) size
+    exact = raw / raw.sum() * res.value[:, None] / prices
+    assert np.all(np.abs(res.shares - exact) < 1 + 1e-9)

@@ -43,13 +43,17 @@ def test_water_fill_matches_bisection_and_is_exact(a: np.ndarray, frac: float) -
         assert np.maximum(a - theta, 0).sum() == pytest.approx(total, abs=1e-12)
 
 
-def _cvxpy_reference(d: np.ndarray, tau: float, room: float) -> np.ndarray:
+def _reachable(d: np.ndarray, tau: float, net: float) -> float:
+    bmax, smax = np.maximum(d, 0).sum(), np.maximum(-d, 0).sum()
+    return float(np.clip(net, -min(smax, 2 * tau), min(bmax, 2 * tau)))
+
+
+def _cvxpy_reference(d: np.ndarray, tau: float, net: float) -> np.ndarray:
     cp = pytest.importorskip("cvxpy")
     n = d.size
     lo, hi = np.minimum(d, 0), np.maximum(d, 0)
-    room_eff = max(room, -min(-lo.sum(), 2 * tau))
     x = cp.Variable(n)
-    cons = [0.5 * cp.norm1(x) <= tau, cp.sum(x) <= room_eff, x >= lo, x <= hi]
+    cons = [0.5 * cp.norm1(x) <= tau, cp.sum(x) == _reachable(d, tau, net), x >= lo, x <= hi]
     cp.Problem(cp.Minimize(cp.sum_squares(x - d)), cons).solve(
         solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12
     )
@@ -63,9 +67,9 @@ def test_matches_cvxpy_on_random_problems() -> None:
         d = rng.normal(size=n) * rng.random(n) * 0.05
         d[rng.random(n) < 0.2] = 0.0
         tau = float(rng.random() * 0.5 * np.abs(d).sum())
-        room = float(rng.normal() * 0.05)
-        x = limit_trades(d[None], tau, room)[0]
-        ref = _cvxpy_reference(d, tau, room)
+        net = float(rng.normal() * 0.05)
+        x = limit_trades(d[None], tau, net)[0]
+        ref = _cvxpy_reference(d, tau, net)
         np.testing.assert_allclose(x, ref, atol=1e-7)
 
 
@@ -75,20 +79,20 @@ def test_matches_cvxpy_on_random_problems() -> None:
     st.floats(0.0, 1.0),
     st.floats(-0.1, 0.3),
 )
-def test_turnover_limit_met_exactly(d: np.ndarray, frac: float, room: float) -> None:
+def test_turnover_limit_met_exactly(d: np.ndarray, frac: float, net: float) -> None:
     tau = frac * 0.5 * np.abs(d).sum()
-    x = limit_trades(d[None], tau, room)[0]
+    x = limit_trades(d[None], tau, net)[0]
     turn = one_way_turnover(x[None])[0]
     assert turn <= tau + 1e-12
     # never a wrong-way trade, never more than wanted
     assert np.all(x * d >= 0) and np.all(np.abs(x) <= np.abs(d) + 1e-15)
-    # cash: buys - sells never above the room unless the room is unreachable (then no buy)
-    smax = np.maximum(-d, 0).sum()
-    room_eff = max(room, -min(smax, 2 * tau))
-    assert x.sum() <= room_eff + 1e-12
-    if room >= 0.3 - 1e-9 or room > np.maximum(d, 0).sum():
-        # when cash does not bind the limit is used in full (if the target is farther away)
-        assert turn == pytest.approx(min(tau, 0.5 * np.abs(d).sum()), abs=1e-12)
+    # the net flow (cash deployed or raised) is the reachable one, exactly
+    assert x.sum() == pytest.approx(_reachable(d, tau, net), abs=1e-12)
+    # the turnover limit is used in full unless a side runs out of wanted trades
+    n = _reachable(d, tau, net)
+    bmax, smax = np.maximum(d, 0).sum(), np.maximum(-d, 0).sum()
+    if tau + n / 2 <= min(bmax, smax + n):
+        assert turn == pytest.approx(tau, abs=1e-12)
 
 
 def test_best_move_beats_proportional_scaling() -> None:
@@ -117,12 +121,15 @@ def test_worked_example() -> None:
     np.testing.assert_allclose(scale_trades(d, 0.04)[0], [0.03, 0.01, -0.025, -0.015])
 
 
-def test_unconstrained_returns_desired_and_cash_floor_binds() -> None:
+def test_unconstrained_returns_desired_and_net_flow() -> None:
     d = np.array([[0.05, -0.02]])
     np.testing.assert_array_equal(limit_trades(d), d)
     # only 1% of cash beyond the buffer: buys = sells + 0.01
     x = limit_trades(d, np.inf, 0.01)[0]
     np.testing.assert_allclose(x, [0.03, -0.02], atol=1e-15)
-    # cash already below the buffer: sells must exceed buys; none possible -> no buys at all
+    # cash below the buffer and nothing to sell: no buys at all
     x = limit_trades(np.array([[0.05, 0.0]]), np.inf, -0.01)[0]
     np.testing.assert_array_equal(x, [0.0, 0.0])
+    # sell-only (net -inf): every wanted sell within the limit, no buy
+    x = limit_trades(np.array([[0.05, -0.03, -0.01]]), 0.01, -np.inf)[0]
+    np.testing.assert_allclose(x, [0.0, -0.02, 0.0], atol=1e-15)

@@ -7,10 +7,13 @@ Pipeline per account (vectorised over accounts as rows of (A, U) arrays):
 3. desired trades d = t - w0, edited for restrictions: no-buy names keep only sells
    (d = min(d, 0)), no-sell names only buys, held names none; sell-only / buy-only apply the
    same edit to every name.
-4. :func:`~counterweight.rebalance.turnover.limit_trades`: the trades nearest to d with
-   one-way turnover <= limit and buys - sells <= cash/V - buffer.
+4. :func:`~counterweight.rebalance.turnover.limit_trades`: cash moves to the buffer as far
+   as the limits allow (sell-only: every wanted sell), then the trades nearest to d with
+   one-way turnover <= limit.
 5. shares (sells as fractions of the position), minimum trade, lots (toward zero), minimum
-   trade again, then buys shrunk so cash never falls below min(buffer, cash + sells) >= 0.
+   trade again, then buys shrunk so cash never falls below min(buffer, cash + sells) >= 0,
+   then the cash rounding left is spent one lot at a time on the buys that lost the most of
+   a lot (within cash, turnover and minimum trade).
 
 Prices are the holdings file's price column where given, else the market's last total-return
 price (an adjusted close: for a recent as-of date it equals the traded price up to later
@@ -29,7 +32,7 @@ import pandas as pd
 from counterweight.data.holdings import Holdings
 from counterweight.errors import ConfigError, DataUnavailableError, InputError
 from counterweight.market import normalize_ticker
-from counterweight.rebalance.lots import drop_small, fit_cash, round_lots, trade_shares
+from counterweight.rebalance.lots import drop_small, fit_cash, round_lots, top_up, trade_shares
 from counterweight.rebalance.turnover import limit_trades
 
 Mode = Literal["both", "sell_only", "buy_only"]
@@ -109,6 +112,7 @@ def rebalance_arrays(
     cash_buffer: float = 0.0,
     can_buy: np.ndarray | None = None,
     can_sell: np.ndarray | None = None,
+    sell_only: bool = False,
 ) -> TradeArrays:
     """The kernel: ``shares`` (A, U) held, ``prices`` (A, U) or (U,) USD, ``cash`` (A,) USD,
     ``target`` (A, U) or (U,) weights (fractions of value, summing to <= 1)."""
@@ -131,15 +135,22 @@ def rebalance_arrays(
     if can_sell is not None:
         d = np.where(can_sell, d, np.maximum(d, 0.0))
     d = np.where(np.isfinite(px) & (value[:, None] > 0), d, 0.0)
-    room = c0 / safe_v - cash_buffer
+    net = c0 / safe_v - cash_buffer
+    if sell_only:
+        net = np.full(a, -np.inf)
     tau = np.inf if turnover is None else float(turnover)
-    x = limit_trades(d, tau, room)
+    x = limit_trades(d, tau, net)
     q = trade_shares(x, w0, q0, px, safe_v)
+    wanted = np.where(q > 0, q, 0.0)
     q = drop_small(q, px, min_trade)
     q = round_lots(q, q0, lot)
     q = drop_small(q, px, min_trade)
     q = fit_cash(q, px, c0, cash_buffer * value, lot)
     q = drop_small(q, px, min_trade)
+    if lot > 0:  # spend what rounding left on the buys nearest their next lot
+        q = top_up(
+            q, wanted, px, _spare(q, px, c0, cash_buffer * value, tau, value), lot, min_trade
+        )
     notional = np.where(q != 0, q * px, 0.0)
     cash_after = c0 - notional.sum(axis=1)
     w1 = (mv + notional) / safe_v[:, None]
@@ -154,6 +165,24 @@ def rebalance_arrays(
         cash_after=cash_after,
         turnover_limited=0.5 * np.abs(x).sum(axis=1),
     )
+
+
+def _spare(
+    q: np.ndarray,
+    px: np.ndarray,
+    cash: np.ndarray,
+    floor: np.ndarray,
+    tau: float,
+    value: np.ndarray,
+) -> np.ndarray:
+    """USD that may still be bought: cash above its floor, and turnover room 2 tau V - sum|n|."""
+    n = np.where(q != 0, q * px, 0.0)
+    cash_after = cash - n.sum(axis=1)
+    spare_cash = cash_after - np.maximum(np.minimum(floor, cash_after), 0.0)
+    spare_turn = 2.0 * tau * value - np.abs(n).sum(axis=1)
+    # a hair of slack against floating error in the sums
+    out = np.minimum(spare_cash, spare_turn) * (1.0 - 1e-12)
+    return np.maximum(out, 0.0)
 
 
 @dataclass(frozen=True)
@@ -216,6 +245,53 @@ def _price_table(
     return table, " and ".join(used) or "holdings market values"
 
 
+def _normalised(prices: pd.Series | None) -> pd.Series | None:
+    if prices is None:
+        return None
+    out = prices.copy()
+    out.index = pd.Index([normalize_ticker(t) for t in prices.index])
+    return out
+
+
+def _book(
+    holdings: Holdings, tickers: pd.Index, prices: pd.Series | None
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """(shares (A, U), prices (A, U), price source) of the holdings on ``tickers``."""
+    pos = holdings.positions
+    accounts = holdings.accounts
+    px, source = _price_table(holdings, tickers, _normalised(prices))
+    ai = accounts.get_indexer(pd.Index(pos["account"]))
+    ti = tickers.get_indexer(pd.Index(pos["ticker"]))
+    q0 = np.zeros((len(accounts), len(tickers)))
+    sh = pos["shares"].to_numpy(dtype=float)
+    mv = pos["market_value"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sh = np.where(np.isfinite(sh), sh, mv / px[ai, ti])
+    held_no_px = ~np.isfinite(sh) | (~np.isfinite(px[ai, ti]) & (sh > 0))
+    if held_no_px.any():
+        bad = sorted(set(pos["ticker"][held_no_px]))
+        raise InputError(
+            f"no price for held {', '.join(bad[:10])}: add a price column or use a market that has them",
+            file=holdings.source or None,
+        )
+    np.add.at(q0, (ai, ti), sh)
+    return q0, px, source
+
+
+def holdings_weights(
+    holdings: Holdings, prices: pd.Series | None = None
+) -> tuple[pd.DataFrame, pd.Series]:
+    """(weights accounts x tickers, account values USD): w = shares * price / (sum + cash)."""
+    tickers = pd.Index(sorted(set(holdings.positions["ticker"])), name="ticker")
+    q0, px, _ = _book(holdings, tickers, prices)
+    mv = np.where(q0 != 0, q0 * px, 0.0)
+    value = mv.sum(axis=1) + holdings.cash.to_numpy(dtype=float)
+    idx = pd.Index(holdings.accounts.astype(str), name="account")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(value[:, None] > 0, mv / value[:, None], 0.0)
+    return pd.DataFrame(w, index=idx, columns=tickers), pd.Series(value, index=idx, name="value")
+
+
 def rebalance(
     holdings: Holdings,
     target: pd.Series,
@@ -238,29 +314,12 @@ def rebalance(
         raise InputError(f"negative target weights are not supported ({neg})")
     if tgt.sum() > 1 + 1e-9:
         raise InputError(f"target weights sum to {tgt.sum():.6f} > 1")
-    if prices is not None:
-        prices = prices.copy()
-        prices.index = pd.Index([normalize_ticker(t) for t in prices.index])
-    pos = holdings.positions
-    tickers = pd.Index(sorted(set(pos["ticker"]) | set(tgt.index[tgt > 0])), name="ticker")
+    tickers = pd.Index(
+        sorted(set(holdings.positions["ticker"]) | set(tgt.index[tgt > 0])), name="ticker"
+    )
     accounts = holdings.accounts
-    px, source = _price_table(holdings, tickers, prices)
-    a, u = len(accounts), len(tickers)
-    ai = accounts.get_indexer(pd.Index(pos["account"]))
-    ti = tickers.get_indexer(pd.Index(pos["ticker"]))
-    q0 = np.zeros((a, u))
-    sh = pos["shares"].to_numpy(dtype=float)
-    mv = pos["market_value"].to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sh = np.where(np.isfinite(sh), sh, mv / px[ai, ti])
-    held_no_px = ~np.isfinite(sh) | (~np.isfinite(px[ai, ti]) & (sh > 0))
-    if held_no_px.any():
-        bad = sorted(set(pos["ticker"][held_no_px]))
-        raise InputError(
-            f"no price for held {', '.join(bad[:10])}: add a price column or use a market that has them",
-            file=holdings.source or None,
-        )
-    np.add.at(q0, (ai, ti), sh)
+    q0, px, source = _book(holdings, tickers, prices)
+    a = len(accounts)
     t_vec = tgt.reindex(tickers).fillna(0.0).to_numpy(dtype=float)
     missing = [
         t
@@ -283,6 +342,7 @@ def rebalance(
         cash_buffer=rules.cash_buffer,
         can_buy=can_buy,
         can_sell=can_sell,
+        sell_only=rules.mode == "sell_only",
     )
     return _package(res, accounts, tickers, px, rules, source)
 

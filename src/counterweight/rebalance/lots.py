@@ -71,3 +71,35 @@ def fit_cash(
     if lot > 0:
         scaled = np.where(q > 0, np.trunc(scaled / lot) * lot, scaled)
     return np.where(over[:, None], scaled, q)
+
+
+def top_up(
+    q: np.ndarray,
+    wanted: np.ndarray,
+    prices: np.ndarray,
+    budget: np.ndarray,
+    lot: float,
+    min_trade: float = 0.0,
+) -> np.ndarray:
+    """Spend what rounding left: add one lot to the buys that lost the most of a lot.
+
+    ``wanted``: the buys before rounding (shares); ``budget`` (A,): USD that may still be
+    spent (cash above the floor, and turnover room). Candidates are buys with
+    wanted - q > 0, ranked by the fraction of a lot they lost; the longest prefix of that
+    ranking whose cumulative cost fits the budget gets +1 lot each. Every buy stays within
+    one lot of its wanted size, cash and turnover stay within their limits.
+    """
+    if lot <= 0:
+        return q
+    cost = lot * prices
+    lost = np.where((wanted > 0) & (wanted - q > 0) & np.isfinite(cost), (wanted - q) / lot, 0.0)
+    eligible = (lost > 0) & ((q + lot) * prices >= min_trade)
+    score = np.where(eligible, lost, -1.0)
+    order = np.argsort(-score, axis=1, kind="stable")
+    rows = np.arange(q.shape[0])[:, None]
+    ranked_cost = np.where(eligible[rows, order], cost[rows, order], np.inf)
+    cum = np.cumsum(ranked_cost, axis=1)
+    take_ranked = cum <= budget[:, None]
+    take = np.zeros_like(eligible)
+    take[rows, order] = take_ranked
+    return np.where(take, q + lot, q)

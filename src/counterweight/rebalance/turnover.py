@@ -1,19 +1,23 @@
-"""The best move toward a target within a turnover limit and a cash floor (exact, vectorised).
+"""The best move toward a target within a turnover limit, keeping cash on target (exact, vectorised).
 
 All quantities are fractions of account value, one row per account, one column per ticker.
 Given the desired trades ``d = target - current`` (already edited for restricted names, see
-:mod:`counterweight.rebalance.engine`), find trades ``x`` that solve
+:mod:`counterweight.rebalance.engine`), the trades ``x`` solve
 
     minimise    sum_i (x_i - d_i)^2                  (distance of the result to the target)
     subject to  1/2 sum_i |x_i| <= tau               (one-way turnover limit)
-                sum_i x_i <= room                    (buys - sells <= cash - buffer)
+                sum_i x_i = n*                       (net flow: cash moves to its target
+                                                      as far as the limits allow)
                 x_i between 0 and d_i                (no wrong-way trade)
 
-The solution soft-thresholds each side: ``x_i = max(d_i - theta_buy, 0)`` for buys and
-``x_i = -max(|d_i| - theta_sell, 0)`` for sells. Small trades vanish first and every large
-trade is cut by the same absolute amount, which is the least-squares optimum; scaling every
-trade by ``2 tau / sum|d|`` (:func:`scale_trades`) meets the same limit further from the
-target. The thresholds come from an exact sort-and-cumulate water-fill, so the turnover equals
+Cash comes first: the net flow n* deploys the cash above the buffer (or raises the shortfall)
+as far as the wanted buys / sells and the turnover allow, so a turnover limit never leaves the
+account holding idle cash. Within that, the solution soft-thresholds each side:
+``x_i = max(d_i - theta_buy, 0)`` for buys and ``x_i = -max(|d_i| - theta_sell, 0)`` for
+sells. Small trades vanish first and every large trade is cut by the same absolute amount,
+which is the least-squares optimum; scaling every trade by ``2 tau / sum|d|``
+(:func:`scale_trades`) meets the same limit further from the target and keeps every small
+trade. The thresholds come from an exact sort-and-cumulate water-fill, so the turnover equals
 its limit to rounding error (about 1e-16 per name).
 """
 
@@ -57,62 +61,31 @@ def _side(a: np.ndarray, total: np.ndarray) -> np.ndarray:
 def limit_trades(
     desired: np.ndarray,
     turnover: np.ndarray | float = np.inf,
-    room: np.ndarray | float = np.inf,
+    net: np.ndarray | float | None = None,
 ) -> np.ndarray:
-    """Trades nearest to ``desired`` (R, N) with one-way turnover <= ``turnover`` and
-    buys - sells <= ``room`` (see the module docstring). Returns x (R, N), fractions.
+    """Trades nearest to ``desired`` (R, N) with one-way turnover <= ``turnover`` and net flow
+    buys - sells as close to ``net`` as the limits allow (see the module docstring).
 
-    ``room`` is the account's cash less its buffer, as a fraction of its value; it may be
-    negative (cash below the buffer: sells must exceed buys). If the buffer cannot be reached
-    by selling what ``desired`` allows within the turnover limit, every allowed sell is made
-    and no buy (the cash floor is then the best reachable, never below current cash).
+    ``net`` (fractions of value): the cash to deploy, cash/V - buffer (negative: cash to
+    raise); None means the net flow of ``desired`` itself; -inf means "sell all that is
+    wanted" (sell-only). It is clipped to what can be reached,
+    n* = clip(net, -min(S, 2 tau), min(B, 2 tau)) with B, S the wanted buys and sells. On the
+    line buys - sells = n* the distance falls as buys grow, so buys = min(B, S + n*, tau + n*/2)
+    and sells = buys - n*; each side is then cut by its own water-fill threshold.
     """
     d = np.atleast_2d(np.asarray(desired, dtype=np.float64))
     r = d.shape[0]
     tau = np.broadcast_to(np.asarray(turnover, dtype=np.float64), (r,))
-    room_ = np.broadcast_to(np.asarray(room, dtype=np.float64), (r,))
     buy = np.maximum(d, 0.0)
     sell = np.maximum(-d, 0.0)
     bmax = buy.sum(axis=1)
     smax = sell.sum(axis=1)
-    two_tau = 2.0 * tau
-    # the most cash that can be raised is min(smax, 2 tau): a room below -that is unreachable
-    room_eff = np.maximum(room_, -np.minimum(smax, two_tau))
-
-    # case 1: nothing binds
-    beta = bmax.copy()
-    sigma = smax.copy()
-    turn_ok = bmax + smax <= two_tau
-    cash_ok = bmax - smax <= room_eff
-    done = turn_ok & cash_ok
-
-    # case 2: only the cash floor binds: sell everything wanted, buy what the cash allows
-    c2 = ~done & ~cash_ok & (room_eff + 2.0 * smax <= two_tau)
-    beta = np.where(c2, np.minimum(room_eff + smax, bmax), beta)
-    done |= c2
-
-    # case 3: only the turnover limit binds: one common threshold on |d|
-    x3 = None
-    if np.any(~done & ~turn_ok):
-        absd = np.abs(d)
-        cut = _side(absd, np.where(np.isfinite(two_tau), two_tau, absd.sum(axis=1)))
-        x3 = np.sign(d) * cut
-        b3 = np.maximum(x3, 0.0).sum(axis=1)
-        s3 = np.maximum(-x3, 0.0).sum(axis=1)
-        c3 = ~done & ~turn_ok & (b3 - s3 <= room_eff)
-    else:
-        c3 = np.zeros(r, dtype=bool)
-
-    # case 4: both bind: buys = tau + room/2, sells = tau - room/2
-    c4 = ~done & ~c3
-    with np.errstate(invalid="ignore"):  # inf - inf on rows that are not in case 4
-        beta = np.where(c4, np.clip(tau + room_eff / 2.0, 0.0, bmax), beta)
-        sigma = np.where(c4, np.clip(tau - room_eff / 2.0, 0.0, smax), sigma)
-
-    x = _side(buy, beta) - _side(sell, sigma)
-    if x3 is not None and np.any(c3):
-        x[c3] = x3[c3]
-    return x
+    want = bmax - smax if net is None else np.broadcast_to(np.asarray(net, dtype=np.float64), (r,))
+    n = np.clip(want, -np.minimum(smax, 2.0 * tau), np.minimum(bmax, 2.0 * tau))
+    beta = np.minimum(np.minimum(bmax, smax + n), tau + n / 2.0)
+    beta = np.maximum(beta, np.maximum(n, 0.0))
+    sigma = np.clip(beta - n, 0.0, smax)
+    return _side(buy, beta) - _side(sell, sigma)
 
 
 def scale_trades(desired: np.ndarray, turnover: np.ndarray | float) -> np.ndarray:

@@ -138,6 +138,7 @@ class Scenario:
     kind: Literal["parametric", "historical"]
     detail: str = ""
     proxied: tuple[str, ...] = field(default_factory=tuple)
+    fallback: float | None = None  # return of names the scenario does not cover (a proxy's)
 
 
 def _basket_weights(market: Market, tickers: Sequence[str], as_of: int) -> pd.Series:
@@ -248,21 +249,25 @@ def replay(
     bad = moves.index[~np.isfinite(moves.to_numpy())]
     proxied: tuple[str, ...] = ()
     note = ""
-    if len(bad):
-        bm = market.benchmarks
-        if proxy in bm.columns:
-            px = bm[proxy].dropna()
-            a = px.loc[: market.dates[i0]]
-            b = px.loc[: market.dates[i1]]
-            if len(a) and len(b):
-                moves.loc[bad] = float(b.iloc[-1] / a.iloc[-1] - 1.0)
-                proxied = tuple(map(str, bad))
-                note = f"; {len(bad)} names without prices take {proxy}'s return"
+    fallback: float | None = None
+    bm = market.benchmarks
+    if proxy in bm.columns:
+        px = bm[proxy].dropna()
+        a = px.loc[: market.dates[i0]]
+        b = px.loc[: market.dates[i1]]
+        if len(a) and len(b):
+            fallback = float(b.iloc[-1] / a.iloc[-1] - 1.0)
+    if len(bad) and fallback is not None:
+        moves.loc[bad] = fallback
+        proxied = tuple(map(str, bad))
+        note = f"; {len(bad)} names without prices take {proxy}'s return"
     d0, d1 = market.dates[i0].date(), market.dates[i1].date()
     detail = f"total returns from the close of {d0} to the close of {d1}{note}"
     if coarse:
         detail += " (coarse data: the nearest dates covering the window)"
-    return Scenario(name or f"{s.date()} .. {e.date()}", moves, "historical", detail, proxied)
+    return Scenario(
+        name or f"{s.date()} .. {e.date()}", moves, "historical", detail, proxied, fallback
+    )
 
 
 def named_replay(market: Market, name: str, *, proxy: str = "SPY") -> Scenario:
@@ -304,15 +309,19 @@ def stress(
 ) -> StressResult:
     """P&L_i = w_i r_i for each portfolio (weights by ticker); totals by group and sector.
 
-    A held name without a move in the scenario raises (it would silently count as 0).
+    A held name without a move in the scenario takes the scenario's ``fallback`` (a replay's
+    proxy return) and is listed in ``uncovered``; without a fallback it raises (it would
+    silently count as 0).
     """
     tickers = sorted(set().union(*(set(w[w != 0].dropna().index) for w in portfolios.values())))
     uncovered = tuple(t for t in tickers if t not in scenario.moves.index)
-    if uncovered:
+    if uncovered and scenario.fallback is None:
         raise DataUnavailableError(
             f"scenario '{scenario.name}' has no return for held {', '.join(uncovered[:10])}"
         )
     r = scenario.moves.reindex(tickers)
+    if uncovered:
+        r = r.fillna(scenario.fallback)
     cols: dict[str, pd.Series] = {"return": r}
     for name, w in portfolios.items():
         wt = w.reindex(tickers).fillna(0.0)
