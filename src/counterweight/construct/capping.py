@@ -126,6 +126,38 @@ def _scale_sorted(b: np.ndarray, c: np.ndarray) -> float:
     return float(s[int(np.argmax(ok))])
 
 
+def _cap_scalar(w: np.ndarray, cap: float) -> np.ndarray | None:
+    """Fast path for finite, non-negative weights and one scalar cap (None: use the general path).
+
+    Same fixed point as :func:`_scale_fixpoint` on thresholds: the names above ``cap / s`` are
+    capped, ``s = (1 - k cap) / (sum of the others)``; a few O(n) passes, no per-name cap array.
+    """
+    b = np.asarray(w, dtype=np.float64)
+    if b.ndim != 1 or not cap >= 0:
+        return None
+    total = b.sum()
+    if not (np.isfinite(total) and total > 0) or b.min() < 0:
+        return None  # NaN, inf, negative or empty: the general path validates and explains
+    b = b / total
+    over = b > cap
+    k = int(np.count_nonzero(over))
+    if k == 0:
+        return b
+    if np.count_nonzero(b) * cap < 1.0 - 1e-12:
+        return None  # infeasible: the general path raises the explanation
+    for _ in range(_MAX_FIXPOINT_ITER):
+        free = float(b.sum(where=~over))
+        if free <= 0.0:
+            return None
+        s = (1.0 - k * cap) / free
+        over = b * s > cap
+        k_new = int(np.count_nonzero(over))
+        if k_new == k:
+            return np.minimum(b * s, cap)
+        k = k_new
+    return None
+
+
 def cap_weights(
     w: np.ndarray,
     cap: float | np.ndarray,
@@ -145,6 +177,10 @@ def cap_weights(
 
     Raises :class:`InfeasibleError` when the caps cannot hold 100% (e.g. n * cap < 1).
     """
+    if issuer_codes is None and np.ndim(cap) == 0:
+        fast = _cap_scalar(w, float(cap))
+        if fast is not None:
+            return fast
     b, ok = _prepare(w)
     if issuer_codes is not None:
         codes = np.asarray(issuer_codes, dtype=np.intp)
@@ -280,6 +316,16 @@ def bounded_weights(
         if room > g.hi:
             z = _level(b[gm], np.zeros(int(gm.sum())), r[gm], g.hi)
             hi_s[gm] = np.minimum(z, r[gm])
+    if not any(g.lo > 0 for g in groups):
+        # ceilings only: group G capped at z_G is the per-name cap min(c_i, z_G b_i)
+        with np.errstate(invalid="ignore"):
+            c2 = np.where(live, np.minimum(c, b * hi_s), 0.0)
+        if float(np.minimum(c2[live], 1.0).sum()) >= 1.0 - 1e-12:
+            s_fast = _scale_fixpoint(b, c2)
+            if s_fast is None:
+                s_fast = _scale_sorted(b, c2)
+            out = np.minimum(c2, s_fast * b) if np.isfinite(s_fast) else c2
+            return np.where(ok, out, np.nan)
     lo_s = np.minimum(lo_s, hi_s)
     L, U = lo_s[live], hi_s[live]
     s = _level(b[live], L, U, 1.0)
