@@ -105,3 +105,20 @@ def test_window_moments_match_direct():
             if np.isfinite(win).all():
                 assert mean[t, i] == pytest.approx(win.mean(), abs=1e-14)
                 assert var[t, i] == pytest.approx(win.var(), rel=1e-9, abs=1e-15)
+
+
+def test_bad_print_does_not_pollute_later_windows():
+    rng = np.random.default_rng(9)
+    r = rng.normal(0, 0.02, size=(300, 6))
+    r[10, 0] = 62_499.0  # a bad print, far before the windows checked
+    r[:, 1] = 1e-6 * rng.normal(size=300)  # tiny but real variance (std 1e-6)
+    m = np.ones(r.shape, dtype=bool)
+    got, cnt = ds.average_correlation(r, m, 21)
+    ref, rcnt = _brute_corr(r, m, 21)
+    np.testing.assert_array_equal(cnt, rcnt)
+    # rounding from the bad print stays within 2 windows of it (block-local sums)
+    np.testing.assert_allclose(got[10 + 42 :], ref[10 + 42 :], rtol=1e-10, atol=1e-12)
+    _, _, var = ds.window_moments(r, 21)
+    np.testing.assert_allclose(
+        var[60:, 1], [r[t - 20 : t + 1, 1].var() for t in range(60, 300)], rtol=1e-8
+    )

@@ -22,26 +22,48 @@ with all ``w`` returns in the window finite and a positive variance; ``N >= 2`` 
 Cost: the per-stock window moments come from cumulative sums (O(T N)); the window sums
 ``A_s(t)`` are a banded product of the return panel with the (T, N) matrix of ``1 / s_i(t)``,
 done as one BLAS matrix product per block of end dates, O(T N w) flops in total and O(B N)
-memory. Returns are centred per stock on their full-sample mean first, which leaves every
-correlation unchanged and keeps the cumulative sums of squares accurate.
+memory. Returns are centred per stock on a median return first, which leaves every correlation
+unchanged, and window sums are block-local (see :func:`_trailing_sum`) so that rounding stays
+local to each window.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
 
 from counterweight.market import Market
 
-MIN_VARIANCE = 1e-16
+MIN_VARIANCE = 1e-14
 """Window return variances at or below this (returns as fractions) count as constant prices,
 for which correlation is undefined: such stocks are left out."""
 
 
 def _trailing_sum(x: np.ndarray, window: int) -> np.ndarray:
-    c = np.cumsum(x, axis=0)
-    c[window:] -= c[:-window].copy()
-    return c
+    """``sum_{s=t-w+1..t} x_s`` along axis 0 from block-local prefix sums.
+
+    Time is cut into blocks of ``w`` rows with prefix sums ``g`` restarting at each block and
+    ``e`` the block's total broadcast to its rows. Then for ``t >= w``
+
+        sum_{t-w+1..t} = g_t + (e_{t-w} - g_{t-w})
+
+    (the prefix of ``t``'s block plus the suffix of the previous block after ``t-w``; zero when
+    the window is a whole block). Every term spans at most ``2w`` rows, so rounding never
+    carries over from distant history: one bad print (a return of +60,000%) cannot pollute
+    later windows as a running cumulative sum would. Rows before ``w`` hold sums from row 0.
+    """
+    t_len = x.shape[0]
+    pad = (-t_len) % window
+    xp = np.concatenate([x, np.zeros((pad, *x.shape[1:]), dtype=x.dtype)], axis=0)
+    g = np.cumsum(xp.reshape(-1, window, *x.shape[1:]), axis=1)
+    suffix = (g[:, -1:] - g).reshape(xp.shape)[:t_len]  # e - g: sum after row s in its block
+    g = g.reshape(xp.shape)[:t_len]
+    out = g.copy()
+    if t_len > window:
+        out[window:] += suffix[:-window]
+    return out
 
 
 def cross_sectional_dispersion(
@@ -70,19 +92,31 @@ def cross_sectional_dispersion(
 
 
 def _centred(returns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x, valid, centre): returns minus each column's mean of finite values, NaN as 0."""
+    """(x, valid, centre): returns minus a typical return of each column, NaN as 0.
+
+    Any constant leaves variances and correlations unchanged; one near the typical return keeps
+    ``E[x^2] - E[x]^2`` free of cancellation. The centre is the median of the column's finite
+    returns on at most ~256 evenly spaced rows (cheap, and blind to bad prints).
+    """
     r = np.asarray(returns, dtype=np.float64)
     valid = np.isfinite(r)
-    cnt = valid.sum(axis=0)
-    total = np.where(valid, r, 0.0).sum(axis=0)
-    centre = total / np.maximum(cnt, 1)
+    step = max(1, r.shape[0] // 256)
+    sub = r[::step]
+    centre = np.zeros(r.shape[1])
+    has = np.isfinite(sub).any(axis=0)
+    if has.any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            centre[has] = np.nanmedian(
+                np.where(np.isfinite(sub[:, has]), sub[:, has], np.nan), axis=0
+            )
     return np.where(valid, r - centre, 0.0), valid, centre
 
 
 def window_moments(returns: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per stock trailing-window (count of finite returns, mean, population variance), (T, N).
 
-    Computed from cumulative sums of returns centred on each stock's full-sample mean.
+    Computed from block-local window sums of returns centred on a median return of each stock.
     Rows before ``window - 1`` hold partial windows (their count is below ``window``).
     """
     x, valid, centre = _centred(returns)
@@ -117,7 +151,7 @@ def average_correlation(
     with np.errstate(divide="ignore"):
         inv_sd = np.where(elig, 1.0 / np.sqrt(np.where(elig, var, 1.0)), 0.0)
     x, _, _ = _centred(r)  # invalid cells only ever meet zero weights
-    b = max(int(block or window), 1)
+    b = max(int(block or max(window, 64)), 1)
     first = window - 1
     w_idx = np.arange(window)
     for lo in range(first, t_len, b):
