@@ -36,8 +36,13 @@ parent in ``sum (w - b)^2 / b`` wins.
 :mod:`counterweight.construct.rules` with the same top-k search; ``buffers=True`` applies the
 same 10% internal compliance buffer (22.5% / 4.5% / 45% and 9% / 4.5% / 36%).
 
-Limits and buffers as published in the documents cited above; the S&P 24%/23%/4.8%/4.5%/50%
-parameters are keyword arguments of :func:`sp_select_sector` for other variants.
+Provenance of the numbers: the 25% / 4.8% / 50% Select Sector limits are stated in S&P's
+methodology summary (as carried by data vendors, e.g. RIMES' "S&P Select Sector Capped
+Indices" page); the 23% single-company cap, the 4.5% cut and the 2024 switch to reducing all
+companies above 4.8% are as reported around the June and September 2024 Technology Select
+Sector rebalances; the 24% trigger and MSCI's 10% buffer (9% / 4.5% / 36%) are from the
+methodology books as recalled, not re-read offline. All are keyword arguments, so a user with
+the current documents can set them.
 """
 
 from __future__ import annotations
