@@ -16,6 +16,7 @@ from counterweight.measure.leadership import (
     attribution,
     compound,
     contributions_by,
+    daily_weights,
     etf_pairs,
     group_breadth,
     group_daily_returns,
@@ -101,10 +102,12 @@ def test_group_returns_match_brute_force() -> None:
 
 def test_missing_price_drops_name_for_two_days() -> None:
     m = synthetic_market()
-    a = attribution(m, "cap")
+    w = daily_weights(m, "cap")
     xom = m.tickers.get_loc("XOM")
-    assert np.isnan(a.weights[7, xom]) and np.isnan(a.weights[8, xom])
-    np.testing.assert_allclose(np.nansum(a.weights[1:], axis=1), 1.0)
+    assert w[7, xom] == 0.0 and w[8, xom] == 0.0 and w[9, xom] > 0
+    np.testing.assert_allclose(w[1:].sum(axis=1), 1.0)
+    a = attribution(m, "cap")
+    np.testing.assert_allclose(a.daily[1:], w[1:] * np.nan_to_num(m.returns[1:]))
 
 
 @settings(max_examples=40, deadline=None)

@@ -118,7 +118,8 @@ class Market:
         dates = pd.DatetimeIndex(prices.index).normalize()
         dates.name = "date"
         tickers = pd.Index([str(t) for t in prices.columns], name="ticker")
-        px = prices.to_numpy(dtype=np.float64, copy=True)
+        # C order (row-major): kernels walk the panel date by date in row blocks
+        px = np.array(prices.to_numpy(dtype=np.float64), dtype=np.float64, order="C")
         px[~np.isfinite(px)] = np.nan
         shape = px.shape
 
@@ -130,8 +131,8 @@ class Market:
             f.columns = [str(c) for c in f.columns]
             out = f.reindex(index=dates, columns=tickers)
             if dtype is bool:
-                return out.fillna(fill).to_numpy(dtype=bool, copy=True)
-            return out.to_numpy(dtype=dtype, copy=True)
+                return np.array(out.fillna(fill).to_numpy(dtype=bool), dtype=bool, order="C")
+            return np.array(out.to_numpy(dtype=dtype), dtype=dtype, order="C")
 
         cap = aligned(caps, np.nan, np.float64)
         cap[~np.isfinite(cap)] = np.nan

@@ -32,7 +32,7 @@ from counterweight.errors import DataUnavailableError, InputError
 from counterweight.groups import MAG7, Group
 from counterweight.market import Market, Provenance, normalize_ticker
 
-BLOCK_ROWS = 256
+BLOCK_ROWS = 128
 """Rows processed at once by the row-wise kernels (bounds temporary memory)."""
 
 TECH_PLUS_COMM = ("Information Technology", "Communication Services")
@@ -258,29 +258,120 @@ class ConcentrationHistory:
         return pd.DataFrame(rows).set_index("name").sort_values("current", ascending=False)
 
 
+@dataclass(frozen=True)
+class _ColumnPlan:
+    """How to add share-class columns into issuer columns: each issuer's first column, then
+    the second, third, ... classes level by level (within a level an issuer appears once)."""
+
+    n_groups: int
+    present: np.ndarray
+    first: np.ndarray
+    levels: tuple[tuple[np.ndarray, np.ndarray], ...]  # (target codes, source columns)
+
+    @classmethod
+    def build(cls, codes: np.ndarray, n_groups: int) -> _ColumnPlan:
+        codes = np.asarray(codes, dtype=np.intp)
+        present, first = np.unique(codes, return_index=True)
+        extra = np.setdiff1d(np.arange(len(codes)), first)
+        levels = []
+        while extra.size:
+            _, idx = np.unique(codes[extra], return_index=True)
+            cols = extra[idx]
+            levels.append((codes[cols], cols))
+            extra = np.delete(extra, idx)
+        return cls(n_groups, present, first, tuple(levels))
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        out = np.zeros((x.shape[0], self.n_groups))
+        out[:, self.present] = x[:, self.first]
+        for targets, cols in self.levels:
+            out[:, targets] += x[:, cols]
+        return out
+
+
+def sum_issuer_columns(x: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum the columns of a NaN-free (T, N) array by code into (T, n_groups).
+
+    Fast path for share classes, where almost every group has one column: copy each group's
+    first column, then add the second, third, ... classes level by level (a handful of
+    narrow fancy-indexed additions instead of a full reorder of the panel).
+    """
+    return _ColumnPlan.build(codes, n_groups).apply(x)
+
+
+def _top_n_nonneg(w: np.ndarray, ns: Sequence[int]) -> np.ndarray:
+    """Top-N sums of a NaN-free non-negative block (T, K) -> (T, len(ns))."""
+    k = w.shape[1]
+    m = min(max(ns), k)
+    top = np.partition(w, k - m, axis=1)[:, k - m :] if m < k else w
+    csum = np.cumsum(-np.sort(-top, axis=1), axis=1)
+    return csum[:, [min(n, m) - 1 for n in ns]]
+
+
 def _measure_frame(
-    weights: np.ndarray,
+    raw: np.ndarray,
+    codes: np.ndarray | None,
+    n_issuers: int,
     dates: pd.DatetimeIndex,
     top: Sequence[int],
     group_masks: Sequence[tuple[str, np.ndarray]],
-    sector_of_column: np.ndarray,
+    ticker_sectors: np.ndarray,
+    held: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Shared core: weights (T, K) with column attributes -> (measures, sector weights)."""
-    cols: dict[str, np.ndarray] = {}
-    shares = top_n_shares(weights, top)
-    for j, n in enumerate(top):
-        cols[f"top{n}"] = shares[:, j]
-    cols["hhi"] = hhi(weights)
+    """Shared core: raw (T, N) caps or weights -> (measures, sector weights).
+
+    Each date's weights are ``x_ti / sum_j x_tj`` over the names ``held`` (default: all) with a
+    finite positive value. Top-N, HHI, effective N and the name count use issuer weights when
+    ``codes`` is given (share classes summed); group and sector shares are sums of ticker
+    weights, so they do not depend on the level. Rows with no weight at all are NaN.
+    The panel is processed in blocks of rows, so temporaries stay small whatever its size.
+    """
+    t = raw.shape[0]
+    # row blocks of a Fortran-ordered panel (what DataFrame.to_numpy often returns) are strided
+    raw = np.ascontiguousarray(raw)
+    held = None if held is None else np.ascontiguousarray(held)
+    labels = [x if isinstance(x, str) and x else "" for x in ticker_sectors]
+    sector_names = sorted(set(labels) - {""})
+    # group and sector shares in one matrix product: weights (T, N) @ indicators (N, G + S)
+    ind = np.zeros((raw.shape[1], len(group_masks) + len(sector_names)))
+    for k, (_, mask) in enumerate(group_masks):
+        ind[np.asarray(mask, dtype=bool), k] = 1.0
+    pos = {name: len(group_masks) + k for k, name in enumerate(sector_names)}
+    for i, lab in enumerate(labels):
+        if lab:
+            ind[i, pos[lab]] = 1.0
+    shares = np.full((t, len(top)), np.nan)
+    h = np.full(t, np.nan)
+    n_names = np.full(t, np.nan)
+    sums = np.full((t, ind.shape[1]), np.nan)
+    if any(n < 1 for n in top):
+        raise InputError("top-N needs N >= 1")
+    plan = None if codes is None else _ColumnPlan.build(codes, n_issuers)
+    for lo in range(0, t, BLOCK_ROWS):
+        sl = slice(lo, lo + BLOCK_ROWS)
+        with np.errstate(invalid="ignore"):
+            keep = raw[sl] > 0  # False for NaN
+        if held is not None:
+            keep &= held[sl]
+        w = np.where(keep, raw[sl], 0.0)
+        total = w.sum(axis=1)
+        any_row = total > 0
+        w *= np.where(any_row, 1.0 / np.where(any_row, total, 1.0), 0.0)[:, None]
+        ranked = w if plan is None else plan.apply(w)
+        if raw.shape[1]:
+            shares[sl] = np.where(any_row[:, None], _top_n_nonneg(ranked, top), np.nan)
+        h[sl] = np.where(any_row, np.einsum("ij,ij->i", ranked, ranked), np.nan)
+        n_names[sl] = np.where(any_row, np.count_nonzero(ranked > 0, axis=1), np.nan)
+        sums[sl] = np.where(any_row[:, None], w @ ind, np.nan)
+    cols: dict[str, np.ndarray] = {f"top{n}": shares[:, j] for j, n in enumerate(top)}
+    cols["hhi"] = h
     with np.errstate(divide="ignore", invalid="ignore"):
-        cols["effective_n"] = np.where(cols["hhi"] > 0, 1.0 / cols["hhi"], np.nan)
-    held = count_held(weights).astype(np.float64)
-    any_row = np.isfinite(weights).any(axis=1)
-    cols["n_names"] = np.where(any_row, held, np.nan)
-    for name, mask in group_masks:
-        cols[name] = masked_share(weights, mask)
-    sector_names = sorted({str(s) for s in sector_of_column if isinstance(s, str) and s})
-    sec_cols = {s: masked_share(weights, sector_of_column == s) for s in sector_names}
-    if all(s in sec_cols for s in TECH_PLUS_COMM):
+        cols["effective_n"] = np.where(h > 0, 1.0 / h, np.nan)
+    cols["n_names"] = n_names
+    for k, (name, _) in enumerate(group_masks):
+        cols[name] = sums[:, k]
+    sec_cols = {name: sums[:, pos[name]] for name in sector_names}
+    if all(x in sec_cols for x in TECH_PLUS_COMM):
         cols["IT + Comm"] = sec_cols[TECH_PLUS_COMM[0]] + sec_cols[TECH_PLUS_COMM[1]]
     measures = pd.DataFrame(cols, index=dates)
     sectors = pd.DataFrame(sec_cols, index=dates)
@@ -310,30 +401,25 @@ def concentration_history(
     """Concentration of the index (point-in-time members, cap weights) on every date.
 
     Weights are ``cap_ti / sum_j cap_tj`` over members with a known cap; with
-    ``issuer_level`` the caps of share classes are summed per issuer first. Dates on which no
-    member has a cap give NaN rows. A group's share counts its tickers that are members.
+    ``issuer_level`` the weights of share classes are summed per issuer before ranking (top-N,
+    HHI, effective N). Dates on which no member has a cap give NaN rows. A group's share
+    counts its tickers that are members.
     """
     if start is not None or end is not None:
         market = market.slice(start, end)
-    caps = np.where(market.members & np.isfinite(market.caps), market.caps, np.nan)
-    if np.any(caps < 0):
+    if np.any(market.caps < 0):
         raise InputError("negative market caps in the market data")
     group_list = list(groups)
-    if issuer_level:
-        codes = market.issuer_codes
-        n_iss = len(market.issuers)
-        weights = normalize_rows(sum_columns_by_code(caps, codes, n_iss))
-        col_sectors, _ = _issuer_attributes(market)
-        masks = []
-        for g in group_list:
-            gm = np.zeros(n_iss, dtype=bool)
-            gm[codes[g.mask(market)]] = True
-            masks.append((g.name, gm))
-    else:
-        weights = normalize_rows(caps)
-        col_sectors = market.securities["sector"].to_numpy(dtype=object)
-        masks = [(g.name, g.mask(market)) for g in group_list]
-    measures, sectors = _measure_frame(weights, market.dates, top, masks, col_sectors)
+    measures, sectors = _measure_frame(
+        market.caps,
+        market.issuer_codes if issuer_level else None,
+        len(market.issuers),
+        market.dates,
+        top,
+        [(g.name, g.mask(market)) for g in group_list],
+        market.securities["sector"].to_numpy(dtype=object),
+        held=market.members,
+    )
     prov = market.provenance
     if market.caps_estimated.any() and not any("estimat" in c for c in prov.caveats):
         prov = prov.with_caveats(
@@ -393,26 +479,17 @@ def portfolio_concentration(
         if "sector" in sec.columns
         else np.full(len(tickers), np.nan, dtype=object)
     )
+    codes, uniques = pd.factorize(issuer.astype(str), sort=False)
     group_list = list(groups)
-    dates = pd.DatetimeIndex(frame.index)
-    if issuer_level:
-        codes, uniques = pd.factorize(issuer.astype(str), sort=False)
-        codes = codes.astype(np.intp)
-        w = normalize_rows(sum_columns_by_code(raw, codes, len(uniques)))
-        first = np.full(len(uniques), -1, dtype=np.intp)
-        for pos in range(len(codes) - 1, -1, -1):
-            first[codes[pos]] = pos
-        col_sectors = sector[first]
-        masks = []
-        for g in group_list:
-            gm = np.zeros(len(uniques), dtype=bool)
-            gm[codes[tickers.isin(list(g.tickers))]] = True
-            masks.append((g.name, gm))
-    else:
-        w = normalize_rows(raw)
-        col_sectors = sector
-        masks = [(g.name, np.asarray(tickers.isin(list(g.tickers)))) for g in group_list]
-    measures, sectors = _measure_frame(w, dates, top, masks, col_sectors)
+    measures, sectors = _measure_frame(
+        raw,
+        codes.astype(np.intp) if issuer_level else None,
+        len(uniques),
+        pd.DatetimeIndex(frame.index),
+        top,
+        [(g.name, np.asarray(tickers.isin(list(g.tickers)))) for g in group_list],
+        sector,
+    )
     return ConcentrationHistory(
         measures=measures,
         sectors=sectors,

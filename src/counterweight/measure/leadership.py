@@ -28,7 +28,7 @@ Conventions (fractions throughout):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,6 +172,12 @@ def resolve_window(
 # --------------------------------------------------------------------------- kernels
 
 
+def _zero_nan(x: np.ndarray) -> np.ndarray:
+    """``x`` with non-finite entries set to 0 (a fast ``nan_to_num``)."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.where(np.isfinite(x), x, 0.0)
+
+
 def previous_close_base(base: np.ndarray, held: np.ndarray) -> np.ndarray:
     """Base weights in force over day t: ``b_{t-1}`` where held on ``t-1`` and positive, else NaN.
 
@@ -214,8 +220,8 @@ def grouped_basket_returns(
     active = np.isfinite(base_prev) & np.isfinite(returns)
     b = np.where(active, base_prev, np.nan)[:, keep]
     br = np.where(active, base_prev * returns, np.nan)[:, keep]
-    num = np.nan_to_num(sum_columns_by_code(br, codes[keep], n_groups))
-    den = np.nan_to_num(sum_columns_by_code(b, codes[keep], n_groups))
+    num = _zero_nan(sum_columns_by_code(br, codes[keep], n_groups))
+    den = _zero_nan(sum_columns_by_code(b, codes[keep], n_groups))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / den, np.nan)
 
@@ -223,7 +229,7 @@ def grouped_basket_returns(
 def compound(daily: np.ndarray, axis: int = 0) -> np.ndarray:
     """``prod (1 + r) - 1`` along ``axis``, NaN as 0 (no position); all-NaN gives NaN."""
     d = np.asarray(daily, dtype=np.float64)
-    out = np.prod(1.0 + np.nan_to_num(d), axis=axis) - 1.0
+    out = np.prod(1.0 + _zero_nan(d), axis=axis) - 1.0
     return np.where(np.isfinite(d).any(axis=axis), out, np.nan)
 
 
@@ -234,7 +240,7 @@ def linked_contributions(weights: np.ndarray, returns: np.ndarray) -> np.ndarray
     ``R_t = sum_i w_ti r_ti``; ``sum_i C_i = prod_t (1 + R_t) - 1`` exactly (up to rounding).
     NaN weights or returns contribute 0.
     """
-    c = np.nan_to_num(np.asarray(weights) * np.asarray(returns))
+    c = _zero_nan(np.asarray(weights) * np.asarray(returns))
     r_day = c.sum(axis=1)
     growth_before = np.cumprod(np.r_[1.0, 1.0 + r_day[:-1]])
     return np.asarray(growth_before @ c)
@@ -242,7 +248,7 @@ def linked_contributions(weights: np.ndarray, returns: np.ndarray) -> np.ndarray
 
 def rolling_window_returns(daily: np.ndarray, days: int) -> np.ndarray:
     """Trailing ``days``-day compounded return on every date (NaN until enough history)."""
-    g = np.cumprod(1.0 + np.nan_to_num(np.asarray(daily, dtype=np.float64)))
+    g = np.cumprod(1.0 + _zero_nan(np.asarray(daily, dtype=np.float64)))
     out = np.full(g.shape, np.nan)
     if days < len(g):
         out[days:] = g[days:] / g[:-days] - 1.0
@@ -260,28 +266,71 @@ def _base(market: Market, weighting: str) -> np.ndarray:
     raise ConfigError(f"weighting must be 'cap' or 'equal', not '{weighting}'")
 
 
+BLOCK_ROWS = 128
+"""Rows processed at once by :func:`attribution` (bounds temporary memory)."""
+
+
+def _held_weight_blocks(
+    market: Market, weighting: str
+) -> Iterator[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]:
+    """Yield ``(lo, hi, w, r, held)`` for rows ``lo..hi-1`` (from row 1).
+
+    ``r`` is the simple return ``P_t / P_{t-1} - 1``, ``held`` the members at ``t-1`` with a
+    positive base weight and a return on ``t``, ``w`` the renormalised previous-close weights
+    (0 where not held).
+    """
+    if weighting not in ("cap", "equal"):
+        raise ConfigError(f"weighting must be 'cap' or 'equal', not '{weighting}'")
+    # row blocks of a Fortran-ordered panel (what DataFrame.to_numpy often returns) are strided
+    prices = np.ascontiguousarray(market.prices)
+    members = np.ascontiguousarray(market.members)
+    caps = np.ascontiguousarray(market.caps) if weighting == "cap" else market.caps
+    t = prices.shape[0]
+    for lo in range(1, t, BLOCK_ROWS):
+        hi = min(lo + BLOCK_ROWS, t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = prices[lo:hi] / prices[lo - 1 : hi - 1] - 1.0
+            held = members[lo - 1 : hi - 1] & np.isfinite(r)
+            if weighting == "cap":
+                b = caps[lo - 1 : hi - 1]
+                held &= b > 0
+                w = np.where(held, b, 0.0)
+            else:
+                w = held.astype(np.float64)
+        total = w.sum(axis=1)
+        w *= np.where(total > 0, 1.0 / np.where(total > 0, total, 1.0), 0.0)[:, None]
+        yield lo, hi, w, r, held
+
+
 @dataclass(frozen=True)
 class Attribution:
-    """Daily previous-close weights and returns of the index members for one weighting.
+    """Daily contributions of the index members for one weighting.
 
-    ``weights`` (T, N) are the renormalised weights held over each day, ``returns`` the
-    members' daily returns and ``index_returns`` (T,) the daily index return R_t.
+    ``daily`` (T, N) holds ``w_ti r_ti``: the previous-close weight times the day's return,
+    0 where a name is not held that day (not a member at the previous close, no base weight,
+    or no return). ``index_returns`` (T,) is the daily index return ``R_t = sum_i w_ti r_ti``
+    (NaN on days nothing is held, and on the first date).
     """
 
     dates: pd.DatetimeIndex
     tickers: pd.Index
     weighting: str
-    weights: np.ndarray
-    returns: np.ndarray
+    daily: np.ndarray
     index_returns: np.ndarray
 
     def window_return(self, window: Window) -> float:
         return float(compound(self.index_returns[window.start_pos + 1 : window.end_pos + 1]))
 
     def contributions(self, window: Window) -> pd.Series:
-        """Linked contribution of each ticker over ``window`` (sums to the window's index return)."""
+        """Linked contribution of each ticker over ``window`` (sums to the window's index return).
+
+        ``C_i = sum_t G_{t-1} w_ti r_ti`` with ``G_{t-1}`` the index growth from the window
+        start to the previous close: one matrix-vector product over the window's rows.
+        """
         sl = slice(window.start_pos + 1, window.end_pos + 1)
-        c = linked_contributions(self.weights[sl], self.returns[sl])
+        r_day = _zero_nan(self.index_returns[sl])
+        growth_before = np.cumprod(np.r_[1.0, 1.0 + r_day[:-1]])
+        c = growth_before @ self.daily[sl]
         return pd.Series(c, index=self.tickers, name=f"contribution {window.label}")
 
     def daily_series(self) -> pd.Series:
@@ -289,14 +338,27 @@ class Attribution:
 
 
 def attribution(market: Market, weighting: str = "cap") -> Attribution:
-    """The index's daily weights and returns (members at the previous close)."""
-    base_prev = previous_close_base(_base(market, weighting), market.members)
-    r = market.returns
-    w = effective_weights(base_prev, r)
-    rr = np.where(np.isfinite(w), r, np.nan)
-    any_w = np.isfinite(w).any(axis=1)
-    idx = np.where(any_w, np.nansum(np.nan_to_num(w) * np.nan_to_num(rr), axis=1), np.nan)
-    return Attribution(market.dates, market.tickers, weighting, w, rr, idx)
+    """The index's daily contributions and returns (members at the previous close).
+
+    Processed in blocks of rows straight from prices, caps and membership: no full-panel
+    temporaries beyond the (T, N) result.
+    """
+    t, n = market.prices.shape
+    daily = np.zeros((t, n))
+    idx = np.full(t, np.nan)
+    for lo, hi, w, r, held in _held_weight_blocks(market, weighting):
+        np.multiply(w, r, out=daily[lo:hi], where=held)
+        idx[lo:hi] = np.where(held.any(axis=1), daily[lo:hi].sum(axis=1), np.nan)
+    return Attribution(market.dates, market.tickers, weighting, daily, idx)
+
+
+def daily_weights(market: Market, weighting: str = "cap") -> np.ndarray:
+    """Weights held over each day (T, N): previous-close base weights of members with a
+    return that day, renormalised to sum to 1; 0 where not held, row 0 all 0."""
+    out = np.zeros(market.prices.shape)
+    for lo, hi, w, _, _ in _held_weight_blocks(market, weighting):
+        out[lo:hi] = w
+    return out
 
 
 def group_daily_returns(
