@@ -104,3 +104,16 @@ def test_msci_10_40_worked_example() -> None:
     assert np.all(np.diff(out[:k]) <= 1e-15)
     out2, _ = top_k_capped(b, MSCI_25_50.buffered())
     assert out2.max() <= 0.225 + 1e-12 and out2[out2 > 0.045].sum() <= 0.45 + 1e-12
+
+
+def test_plan_overrides_limits() -> None:
+    from counterweight.construct.methodology import plan
+
+    b = np.array([0.3, 0.2, 0.1, 0.08, 0.07] + [0.25 / 50] * 50)
+    p = plan(b, "ucits", single=0.08, threshold=0.04, aggregate=0.30)
+    assert p.weights.max() <= 0.08 + 1e-12
+    assert p.weights[p.weights > 0.04 + 1e-12].sum() <= 0.30 + 1e-12
+    default = plan(b, "sp_select_sector")
+    np.testing.assert_allclose(default.weights, sp_select_sector(b), atol=0)
+    with pytest.raises(ConfigError, match="threshold <= single"):
+        plan(b, "ric", single=0.03, threshold=0.05)

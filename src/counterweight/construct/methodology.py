@@ -290,15 +290,39 @@ def plan(
     buffers: bool = True,
     issuer_codes: np.ndarray | None = None,
     cap: float | np.ndarray = np.inf,
+    single: float | None = None,
+    threshold: float | None = None,
+    aggregate: float | None = None,
 ) -> CapPlan:
-    """Apply methodology ``name`` to base weights; return weights and equivalent constraints."""
+    """Apply methodology ``name`` to base weights; return weights and equivalent constraints.
+
+    ``single`` / ``threshold`` / ``aggregate`` override the methodology's (buffered) limits;
+    for the S&P rules they are the 23% cap (trigger 1 pp above it), the 4.8% threshold (the
+    pre-2024 cut 0.3 pp below it) and the 50% aggregate.
+    """
     if name in ("sp_select_sector", "sp_select_sector_pre2024"):
         rule = "2024" if name == "sp_select_sector" else "pre2024"
-        x = sp_select_sector(w, issuer_codes=issuer_codes, rule=rule)
-        single, threshold, aggregate = 0.23, 0.048, 0.50
+        single = 0.23 if single is None else single
+        threshold = 0.048 if threshold is None else threshold
+        aggregate = 0.50 if aggregate is None else aggregate
+        x = sp_select_sector(
+            w,
+            issuer_codes=issuer_codes,
+            rule=rule,
+            trigger=round(min(1.0, single + 0.01), 12),
+            single_cap=single,
+            threshold=threshold,
+            aggregate=aggregate,
+            reduce_to=round(max(0.0, threshold - 0.003), 12),
+        )
         note = f"S&P Select Sector capping ({'2024 rule' if rule == '2024' else 'pre-2024 rule'})"
     else:
-        lim = limits_for(name, buffers)
+        base = limits_for(name, buffers)
+        lim = Limits(
+            base.single if single is None else single,
+            base.threshold if threshold is None else threshold,
+            base.aggregate if aggregate is None else aggregate,
+        )
         x, k = top_k_capped(w, lim, issuer_codes=issuer_codes)
         single, threshold, aggregate = lim.single, lim.threshold, lim.aggregate
         note = (

@@ -139,6 +139,9 @@ class MethodologySpec(_Model):
         "sp_select_sector", "sp_select_sector_pre2024", "msci_10_40", "msci_25_50", "ric", "ucits"
     ]
     buffers: bool = True
+    single: float | None = Field(default=None, gt=0, le=1)
+    threshold: float | None = Field(default=None, gt=0, le=1)
+    aggregate: float | None = Field(default=None, gt=0, le=1)
 
 
 class RulesSpec(_Model):
@@ -302,7 +305,16 @@ class Policy:
             else None
         )
         if m is not None:
-            plan = meth.plan(b, m.name, buffers=m.buffers, issuer_codes=icodes, cap=cap)
+            plan = meth.plan(
+                b,
+                m.name,
+                buffers=m.buffers,
+                issuer_codes=icodes,
+                cap=cap,
+                single=m.single,
+                threshold=m.threshold,
+                aggregate=m.aggregate,
+            )
             notes.extend(plan.notes)
             if not user_constraints and cov is None:
                 w: tuple[np.ndarray, str] = (plan.weights, m.name)
