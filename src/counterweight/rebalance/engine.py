@@ -282,7 +282,7 @@ def holdings_weights(
     holdings: Holdings, prices: pd.Series | None = None
 ) -> tuple[pd.DataFrame, pd.Series]:
     """(weights accounts x tickers, account values USD): w = shares * price / (sum + cash)."""
-    tickers = pd.Index(sorted(set(holdings.positions["ticker"])), name="ticker")
+    tickers = pd.Index(sorted(set(holdings.positions["ticker"].unique().tolist())), name="ticker")
     q0, px, _ = _book(holdings, tickers, prices)
     mv = np.where(q0 != 0, q0 * px, 0.0)
     value = mv.sum(axis=1) + holdings.cash.to_numpy(dtype=float)
@@ -315,7 +315,8 @@ def rebalance(
     if tgt.sum() > 1 + 1e-9:
         raise InputError(f"target weights sum to {tgt.sum():.6f} > 1")
     tickers = pd.Index(
-        sorted(set(holdings.positions["ticker"]) | set(tgt.index[tgt > 0])), name="ticker"
+        sorted(set(holdings.positions["ticker"].unique().tolist()) | set(tgt.index[tgt > 0])),
+        name="ticker",
     )
     accounts = holdings.accounts
     q0, px, source = _book(holdings, tickers, prices)
