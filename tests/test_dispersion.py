@@ -42,11 +42,13 @@ def _brute_corr(r, m, w):
     return out, cnt
 
 
+@pytest.mark.parametrize("use_numba", [True, False])
 @pytest.mark.parametrize("w", [2, 5, 21])
 @pytest.mark.parametrize("block", [None, 1, 7, 100])
-def test_average_correlation_matches_corrcoef(w, block):
+def test_average_correlation_matches_corrcoef(w, block, use_numba):
     r, m = _returns(11)
-    got, cnt = ds.average_correlation(r, m, w, block=block)
+    r[30, 4] = np.inf  # a zero price: not a finite return
+    got, cnt = ds.average_correlation(r, m, w, block=block, use_numba=use_numba)
     ref, rcnt = _brute_corr(r, m, w)
     np.testing.assert_array_equal(cnt, rcnt)
     np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-11, equal_nan=True)
@@ -58,9 +60,12 @@ def test_average_correlation_property(seed, w, t, n):
     r, m = _returns(seed, t=80, n=8, gap_rate=0.08)
     r, m = r[:t, :n], m[:t, :n]
     got, cnt = ds.average_correlation(r, m, w)
+    got_np, cnt_np = ds.average_correlation(r, m, w, use_numba=False)
     ref, rcnt = _brute_corr(r, m, w)
     np.testing.assert_array_equal(cnt, rcnt)
+    np.testing.assert_array_equal(cnt_np, rcnt)
     np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-10, equal_nan=True)
+    np.testing.assert_allclose(got_np, ref, rtol=1e-8, atol=1e-10, equal_nan=True)
     assert np.all((got[np.isfinite(got)] >= -1 - 1e-9) & (got[np.isfinite(got)] <= 1 + 1e-9))
 
 
@@ -107,13 +112,14 @@ def test_window_moments_match_direct():
                 assert var[t, i] == pytest.approx(win.var(), rel=1e-9, abs=1e-15)
 
 
-def test_bad_print_does_not_pollute_later_windows():
+@pytest.mark.parametrize("use_numba", [True, False])
+def test_bad_print_does_not_pollute_later_windows(use_numba):
     rng = np.random.default_rng(9)
     r = rng.normal(0, 0.02, size=(300, 6))
     r[10, 0] = 62_499.0  # a bad print, far before the windows checked
     r[:, 1] = 1e-6 * rng.normal(size=300)  # tiny but real variance (std 1e-6)
     m = np.ones(r.shape, dtype=bool)
-    got, cnt = ds.average_correlation(r, m, 21)
+    got, cnt = ds.average_correlation(r, m, 21, use_numba=use_numba)
     ref, rcnt = _brute_corr(r, m, 21)
     np.testing.assert_array_equal(cnt, rcnt)
     # rounding from the bad print stays within 2 windows of it (block-local sums)

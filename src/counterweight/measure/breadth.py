@@ -48,7 +48,9 @@ A running (or cumulative) float64 sum carries rounding of order ``T * 1e-16`` re
 price equal to its average (a flat or halted stock) could otherwise land on either side."""
 
 
-def _njit(fn: F) -> F:
+def njit_optional(fn: F) -> F:
+    """``numba.njit(cache=True)(fn)`` when numba is installed, else ``fn`` itself (same numbers,
+    plain Python speed). Shared by the measure kernels that stream a panel once."""
     if _numba is None:  # pragma: no cover
         return fn
     return _numba.njit(cache=True, nogil=True)(fn)  # type: ignore[no-any-return,return-value]
@@ -57,7 +59,7 @@ def _njit(fn: F) -> F:
 # --------------------------------------------------------------------------- kernels
 
 
-@_njit
+@njit_optional
 def _above_ma_loop(
     prices: np.ndarray, members: np.ndarray, window: int
 ) -> tuple[np.ndarray, np.ndarray]:

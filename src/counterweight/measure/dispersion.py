@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from counterweight.market import Market
+from counterweight.measure.breadth import HAVE_NUMBA, njit_optional
 
 MIN_VARIANCE = 1e-14
 """Window return variances at or below this (returns as fractions) count as constant prices,
@@ -128,8 +129,74 @@ def window_moments(returns: np.ndarray, window: int) -> tuple[np.ndarray, np.nda
     return n, m + centre, var
 
 
+@njit_optional
+def _inv_sd_loop(
+    r: np.ndarray, centre: np.ndarray, members: np.ndarray, window: int, min_var: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One pass: centred returns ``x`` (NaN as 0), ``1 / s_i(t)`` (0 where not eligible) and
+    the eligible count per date, with the same block-local window sums as
+    :func:`_trailing_sum` (prefix sums restart every ``window`` rows; the window ending at ``t``
+    adds the previous block's suffix after row ``t - window``)."""
+    t_len, n = r.shape
+    x = np.zeros((t_len, n))
+    inv = np.zeros((t_len, n))
+    counts = np.zeros(t_len, np.int64)
+    cur1 = np.zeros((window, n))
+    cur2 = np.zeros((window, n))
+    curn = np.zeros((window, n), np.int64)
+    prev1 = np.zeros((window, n))
+    prev2 = np.zeros((window, n))
+    prevn = np.zeros((window, n), np.int64)
+    p1 = np.zeros(n)
+    p2 = np.zeros(n)
+    pn = np.zeros(n, np.int64)
+    for t in range(t_len):
+        j = t % window
+        if j == 0 and t > 0:
+            cur1, prev1 = prev1, cur1
+            cur2, prev2 = prev2, cur2
+            curn, prevn = prevn, curn
+        if j == 0:
+            p1[:] = 0.0
+            p2[:] = 0.0
+            pn[:] = 0
+        full = t >= window
+        c = 0
+        for i in range(n):
+            v = r[t, i]
+            if v == v and abs(v) != np.inf:
+                xv = v - centre[i]
+                x[t, i] = xv
+                p1[i] += xv
+                p2[i] += xv * xv
+                pn[i] += 1
+            cur1[j, i] = p1[i]
+            cur2[j, i] = p2[i]
+            curn[j, i] = pn[i]
+            s1 = p1[i]
+            s2 = p2[i]
+            sn = pn[i]
+            if full:
+                s1 += prev1[window - 1, i] - prev1[j, i]
+                s2 += prev2[window - 1, i] - prev2[j, i]
+                sn += prevn[window - 1, i] - prevn[j, i]
+            if t >= window - 1 and sn == window and members[t, i]:
+                m = s1 / window
+                var = s2 / window - m * m
+                if var > min_var:
+                    inv[t, i] = 1.0 / np.sqrt(var)
+                    c += 1
+        counts[t] = c
+    return x, inv, counts
+
+
 def average_correlation(
-    returns: np.ndarray, members: np.ndarray, window: int, *, block: int | None = None
+    returns: np.ndarray,
+    members: np.ndarray,
+    window: int,
+    *,
+    block: int | None = None,
+    use_numba: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rolling average pairwise correlation and the number of stocks it covers, each (T,).
 
@@ -144,13 +211,20 @@ def average_correlation(
     counts = np.zeros(t_len, dtype=np.int64)
     if t_len < window or n_cols == 0:
         return out, counts
-    n, _, var = window_moments(r, window)
-    elig = (n == window) & (var > MIN_VARIANCE) & np.asarray(members, dtype=bool)
-    elig[: window - 1] = False
-    counts = elig.sum(axis=1)
-    with np.errstate(divide="ignore"):
-        inv_sd = np.where(elig, 1.0 / np.sqrt(np.where(elig, var, 1.0)), 0.0)
-    x, _, _ = _centred(r)  # invalid cells only ever meet zero weights
+    mem = np.ascontiguousarray(members, dtype=np.bool_)
+    if HAVE_NUMBA if use_numba is None else use_numba:
+        _, _, centre = _centred(r[:: max(1, t_len // 256)])
+        x, inv_sd, counts = _inv_sd_loop(
+            np.ascontiguousarray(r), centre, mem, int(window), MIN_VARIANCE
+        )
+    else:
+        n, _, var = window_moments(r, window)
+        elig = (n == window) & (var > MIN_VARIANCE) & mem
+        elig[: window - 1] = False
+        counts = elig.sum(axis=1)
+        with np.errstate(divide="ignore"):
+            inv_sd = np.where(elig, 1.0 / np.sqrt(np.where(elig, var, 1.0)), 0.0)
+        x, _, _ = _centred(r)  # invalid cells only ever meet zero weights
     b = max(int(block or max(window, 64)), 1)
     first = window - 1
     w_idx = np.arange(window)
