@@ -1,6 +1,6 @@
 """Backtest speed against vectorbt and bt, and against the memory floor, on the same data.
 
-    python benchmarks/bench_backtest.py [--sizes 500,3000] [--years 20] [--bt-years 20] [--reps 5]
+    python benchmarks/bench_backtest.py [--sizes 500,3000] [--years 20] [--bt-years 20,2] [--reps 5]
 
 For each size: a synthetic (generated, seeded) daily panel of N names x ``years`` of 252 days,
 geometric Brownian prices and Zipf-distributed shares outstanding (so a 5% cap binds). Two
@@ -139,7 +139,6 @@ def bench_size(
     returns = np.zeros_like(market.prices)
     returns[1:] = market.prices[1:] / market.prices[:-1] - 1.0
     pos = Monthly().positions(market.dates)
-    k = np.full(n, COST)
     floor, _ = best_of(lambda: np.add.reduce(returns, axis=None), max(reps, 5))
     prices_df = market.prices_frame()
     rows = []
@@ -210,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="500,3000")
     ap.add_argument("--years", type=int, default=20)
-    ap.add_argument("--bt-years", type=int, default=20)
+    ap.add_argument(
+        "--bt-years", default="20", help="years bt runs per size (comma list, last one repeats)"
+    )
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--no-bt", action="store_true")
     ap.add_argument("--no-vbt", action="store_true")
@@ -228,8 +229,11 @@ def main(argv: list[str] | None = None) -> int:
         tw.iloc[0] = 1 / 20
         run_vectorbt(small.prices_frame(), tw, COST)
     rows = []
-    for n in (int(s) for s in args.sizes.split(",")):
-        rows.extend(bench_size(n, args.years, args.bt_years, args.reps, use_vbt, use_bt))
+    sizes = [int(s) for s in args.sizes.split(",")]
+    bt_years = [int(s) for s in str(args.bt_years).split(",")]
+    for i, n in enumerate(sizes):
+        bty = min(args.years, bt_years[min(i, len(bt_years) - 1)])
+        rows.extend(bench_size(n, args.years, bty, args.reps, use_vbt, use_bt))
         print(f"done N={n}", file=sys.stderr)
     table = pd.DataFrame(rows).set_index(["N", "strategy"])
     pd.set_option("display.width", 200)
