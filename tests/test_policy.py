@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import counterweight as cw
 from counterweight.cli import main
@@ -190,3 +192,41 @@ def test_cli_construct(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main(["construct", "--policy", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and "caps.single_name" in err[0]
+
+
+def test_group_without_members_is_an_error(sample: Market) -> None:
+    pol = Policy.from_dict({"groups": [{"name": "typo", "tickers": ["APPL"], "max": 0.1}]})
+    with pytest.raises(ConfigError, match="'typo' has none of its tickers"):
+        pol.construct(sample)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cap=st.floats(0.06, 0.5),
+    gmax=st.floats(0.05, 0.6),
+    smin=st.floats(0.0, 0.3),
+    scheme=st.sampled_from(["cap", "equal", "inverse_volatility"]),
+)
+def test_random_policies_hold_every_bound(
+    cap: float, gmax: float, smin: float, scheme: str
+) -> None:
+    m = synthetic(n=30, seed=4)
+    spec = {
+        "base": {"scheme": scheme, "lookback_days": 60},
+        "caps": {"single_name": cap},
+        "groups": [{"name": "G", "tickers": ["T02", "T05", "T08"], "max": gmax}],
+        "sectors": [{"sectors": ["Financials"], "min": smin}],
+    }
+    try:
+        c = Policy.from_dict(spec).construct(m)
+    except InfeasibleError:
+        return
+    w = c.weights
+    tol = 1e-12 if c.path == "exact" else 1e-9
+    assert abs(w.sum() - 1) <= 1e-12
+    iss = w.groupby(m.securities["issuer"].reindex(w.index)).sum()
+    assert iss.max() <= cap + tol
+    assert w[["T02", "T05", "T08"]].sum() <= gmax + tol
+    fin = m.securities["sector"].reindex(w.index) == "Financials"
+    assert w[fin].sum() >= smin - tol
+    assert all(chk.passed for chk in c.checks)

@@ -258,6 +258,11 @@ class Policy:
             if g.preset == "mag7" and g.tickers:
                 names = names + tuple(normalize_ticker(t) for t in g.tickers)
             mask = tickers.isin(names)
+            if not mask.any():
+                raise ConfigError(
+                    f"groups: '{g.name}' has none of its tickers ({', '.join(names[:8])}) "
+                    "among the names held on the as-of date"
+                )
             out.append(GroupBound(g.name, np.asarray(mask), g.min, g.max))
         sectors = market.securities["sector"].reindex(tickers)
         known = set(market.securities["sector"].dropna().astype(str))
@@ -395,13 +400,21 @@ def solve(
     objective: str = "proportional",
     covariance: np.ndarray | None = None,
 ) -> tuple[np.ndarray, str]:
-    """Pick the path: exact when the groups are disjoint and the objective proportional, else cvxpy.
+    """Pick the path: exact when the groups are disjoint (and hold whole issuers when capping
+    issuers) and the objective is proportional, else cvxpy.
 
     Returns (weights, path name). Issuer caps on the general path become one group per
     multi-class issuer (cap on the issuer total).
     """
     active = [g for g in groups if g.lo > 0 or g.hi < 1]
     disjoint = not active or int(np.max(np.sum([g.mask for g in active], axis=0))) <= 1
+    if disjoint and issuer_codes is not None:  # groups must hold whole issuers on the exact path
+        for g in active:
+            inside = np.bincount(issuer_codes, weights=g.mask.astype(float))
+            total = np.bincount(issuer_codes)
+            if np.any((inside > 0) & (inside < total)):
+                disjoint = False
+                break
     if objective == "proportional" and disjoint:
         return bounded_weights(b, cap=cap, groups=active, issuer_codes=issuer_codes), "exact"
     from counterweight.construct.optimize import optimize_weights
