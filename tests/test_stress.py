@@ -10,6 +10,7 @@ import counterweight as cw
 from counterweight.errors import ConfigError, DataUnavailableError
 from counterweight.groups import MAG7
 from counterweight.risk import (
+    Scenario,
     conditional_moves,
     market_covariance,
     named_replay,
@@ -63,7 +64,7 @@ def test_factor_shock_is_beta_times_shock() -> None:
     m = synthetic_market()
     sc = parametric(m, [parse_shock("small caps=+0.10", m)])
     assert "IWM" not in sc.moves.index
-    cov = market_covariance(m, extra=["IWM"]).matrix
+    cov = market_covariance(m, extra=["IWM", "SPY"]).matrix  # SPY rides along as the proxy
     beta = cov["IWM"] / cov.loc["IWM", "IWM"]
     np.testing.assert_allclose(sc.moves, 0.10 * beta[sc.moves.index], rtol=1e-10)
 
@@ -101,8 +102,9 @@ def test_stress_pnl_adds_up() -> None:
         assert res.total[name] == pytest.approx(total, rel=1e-12)
         assert res.by_group[f"{name} pnl"].sum() == pytest.approx(total, rel=1e-12)
         assert res.by_sector[f"{name} pnl"].sum() == pytest.approx(total, rel=1e-12)
-    with pytest.raises(DataUnavailableError):
-        stress(sc, {"x": pd.Series({"ZZZ": 1.0})})
+    bare = Scenario("no fallback", sc.moves, "parametric")
+    with pytest.raises(DataUnavailableError, match="ZZZ"):
+        stress(bare, {"x": pd.Series({"ZZZ": 1.0})})
 
 
 def test_named_windows_on_the_embedded_sample() -> None:
@@ -118,3 +120,19 @@ def test_named_windows_on_the_embedded_sample() -> None:
     assert covid.moves.notna().all()
     with pytest.raises(ConfigError, match="unknown historical"):
         named_replay(daily, "the big one")
+
+
+def test_names_without_history_move_as_the_proxy() -> None:
+    m = synthetic_market()
+    sc = parametric(m, [parse_shock("Mag 7=-0.30", m)])
+    assert sc.fallback is not None and "SPY" not in sc.moves.index
+    cov = market_covariance(m, extra=["SPY"]).matrix
+    caps = pd.Series(m.caps[-1], index=m.tickers)[list(MAG7.tickers)]
+    a = (caps / caps.sum()).reindex(cov.index).fillna(0.0).to_numpy()
+    sigma = cov.to_numpy()
+    spy = cov.index.get_loc("SPY")
+    expect = float((sigma @ a)[spy] / (a @ sigma @ a) * -0.30)
+    assert sc.fallback == pytest.approx(expect, rel=1e-9)
+    res = stress(sc, {"p": pd.Series({"AAPL": 0.5, "NEWCO": 0.5})})
+    assert res.uncovered == ("NEWCO",)
+    assert res.by_stock.loc["NEWCO", "return"] == pytest.approx(sc.fallback)

@@ -156,11 +156,13 @@ def parametric(
     as_of: str | pd.Timestamp | None = None,
     window: int = 252,
     tickers: Sequence[str] | None = None,
+    proxy: str = "SPY",
 ) -> Scenario:
     """Moves of ``tickers`` (default: all with history) given ``shocks`` (see module doc).
 
     The covariance is Ledoit-Wolf on the last ``window`` daily returns of the stocks and the
-    factor series the shocks name, estimated jointly.
+    factor series the shocks name, estimated jointly. The ``proxy`` series (SPY) is estimated
+    with them; its conditional move is the scenario's ``fallback`` for names without history.
     """
     from counterweight.risk.covariance import market_covariance
 
@@ -168,6 +170,8 @@ def parametric(
         raise ConfigError("no shocks given")
     pos = market.date_position(as_of)
     factors = sorted({s.series for s in shocks if s.kind == "factor"})
+    if proxy in market.benchmarks.columns and proxy not in factors and proxy not in market.tickers:
+        factors.append(proxy)  # names without history move as the proxy does
     names = list(market.tickers if tickers is None else [normalize_ticker(t) for t in tickers])
     for s in shocks:
         names.extend(t for t in s.tickers if t in market.tickers)
@@ -202,6 +206,7 @@ def parametric(
     a = np.vstack(rows)
     moves = conditional_moves(sigma, a, np.asarray(sizes))
     out = pd.Series(moves, index=labels, name="return")
+    fallback = float(out[proxy]) if proxy in out.index and proxy not in market.tickers else None
     out = out.drop(labels=[f for f in factors if f in out.index and f not in market.tickers])
     detail = (
         "; ".join(
@@ -211,8 +216,14 @@ def parametric(
         )
         + f"; Ledoit-Wolf covariance of {cov.observations} daily returns to {market.dates[pos].date()}"
     )
+    if fallback is not None:
+        detail += f"; names without history move as {proxy} ({fallback:+.1%})"
     return Scenario(
-        " & ".join(f"{s.name} {s.size:+.0%}" for s in shocks), out, "parametric", detail
+        " & ".join(f"{s.name} {s.size:+.0%}" for s in shocks),
+        out,
+        "parametric",
+        detail,
+        fallback=fallback,
     )
 
 
