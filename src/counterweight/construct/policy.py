@@ -361,6 +361,12 @@ class Policy:
                 iss = tuple(market.securities["issuer"].reindex(tickers[g.mask]).astype(str))
                 rules.append(GroupLimit(g.name, iss, max=g.hi, min=g.lo))
         checks = check(weights, market, rules) if rules else []
+        i = market.date_position(ts)
+        no_cap = int(np.sum(market.members[i] & ~np.isfinite(market.caps[i])))
+        if no_cap:
+            notes.append(f"{no_cap} members without a market cap are left out of cap weights")
+        if bool(np.any(market.caps_estimated[i] & market.members[i])):
+            notes.append("some market caps on this date are estimated (see the data caveats)")
         return Construction(
             policy=self.name,
             as_of=ts,

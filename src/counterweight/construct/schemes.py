@@ -59,16 +59,17 @@ def equal_weight(
     tickers = market.tickers[mem]
     if not issuer_level:
         return _normalise(pd.Series(1.0, index=tickers), "equal weight")
-    codes = market.issuer_codes[mem]
+    codes = np.unique(market.issuer_codes[mem], return_inverse=True)[1]
     caps = market.caps[i][mem]
-    frame = pd.DataFrame(
-        {"code": codes, "cap": np.where(np.isfinite(caps), caps, np.nan)}, index=tickers
-    )
-    within = frame.groupby("code")["cap"].transform(
-        lambda c: c / c.sum() if c.notna().all() and c.sum() > 0 else 1.0 / len(c)
-    )
-    n_iss = frame["code"].nunique()
-    return _normalise(within / n_iss, "equal weight")
+    n_iss = int(codes.max()) + 1
+    known = np.isfinite(caps) & (caps > 0)
+    count = np.bincount(codes, minlength=n_iss)
+    all_known = np.bincount(codes, weights=known.astype(float), minlength=n_iss) == count
+    cap_sum = np.bincount(codes, weights=np.where(known, caps, 0.0), minlength=n_iss)
+    by_cap = all_known[codes]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        within = np.where(by_cap, caps / cap_sum[codes], 1.0 / count[codes])
+    return _normalise(pd.Series(within / n_iss, index=tickers), "equal weight")
 
 
 def inverse_volatility(
