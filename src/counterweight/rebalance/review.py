@@ -77,7 +77,7 @@ def review(
             notes.append(f"no return history for {', '.join(unknown[:10])}: left out of risk")
         cov = market_covariance(market, as_of=as_of, window=window, tickers=known)
         keep = set(cov.tickers)
-        dropped = [t for t in set(before.index) | set(after.index) if t not in keep]
+        dropped = [t for t in set(before.index) | set(after.index) if t in known and t not in keep]
         if dropped:
             notes.append(
                 f"{len(dropped)} held names lack {window}-day history and are left out of risk: "
