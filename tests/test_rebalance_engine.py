@@ -190,3 +190,49 @@ def test_rounding_leftover_is_spent_up_to_one_lot() -> None:
     # every buy within one share of its exact (fractional) size
     exact = raw / raw.sum() * res.value[:, None] / prices
     assert np.all(np.abs(res.shares - exact) < 1 + 1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    mode=st.sampled_from(["both", "sell_only", "buy_only"]),
+    no_buy=st.sets(st.sampled_from(TICKERS), max_size=3),
+    no_sell=st.sets(st.sampled_from(TICKERS), max_size=3),
+    hold=st.sets(st.sampled_from(TICKERS), max_size=2),
+    turnover=st.one_of(st.none(), st.floats(0.0, 0.3)),
+)
+def test_restrictions_hold_on_random_books(
+    seed: int,
+    mode: str,
+    no_buy: set[str],
+    no_sell: set[str],
+    hold: set[str],
+    turnover: float | None,
+) -> None:
+    rng = np.random.default_rng(seed)
+    h = random_book(rng, 4)
+    raw = rng.random(len(TICKERS))
+    target = pd.Series(raw / raw.sum(), index=TICKERS)
+    rules = TradeRules(
+        turnover=turnover,
+        no_buy=frozenset(no_buy),
+        no_sell=frozenset(no_sell),
+        hold=frozenset(hold),
+        mode=mode,  # type: ignore[arg-type]
+        cash_buffer=0.02,
+    )
+    res = rebalance(h, target, prices=PRICES, rules=rules)
+    tr = res.trades
+    buys, sells = tr[tr["side"] == "BUY"], tr[tr["side"] == "SELL"]
+    assert not buys["ticker"].isin(no_buy | hold).any()
+    assert not sells["ticker"].isin(no_sell | hold).any()
+    if mode == "sell_only":
+        assert buys.empty
+    if mode == "buy_only":
+        assert sells.empty
+    assert (res.summary["cash_after"] >= -1e-9).all()
+    if turnover is not None:
+        assert (res.summary["turnover"] <= turnover + 1e-12).all()
+    # no wrong-way trade: buys only below target, sells only above it
+    assert (buys["weight_before"] < buys["target_weight"]).all()
+    assert (sells["weight_before"] > sells["target_weight"]).all()
