@@ -115,7 +115,12 @@ def rebalance_arrays(
     sell_only: bool = False,
 ) -> TradeArrays:
     """The kernel: ``shares`` (A, U) held, ``prices`` (A, U) or (U,) USD, ``cash`` (A,) USD,
-    ``target`` (A, U) or (U,) weights (fractions of value, summing to <= 1)."""
+    ``target`` (A, U) or (U,) weights (fractions of value, summing to <= 1).
+
+    ``can_buy`` / ``can_sell`` (U,) or (A, U) masks encode restricted lists and modes;
+    ``sell_only`` makes every wanted sell (within the turnover) instead of aiming cash at the
+    buffer. ``lot`` in shares (0: fractional); ``min_trade`` in USD.
+    """
     q0 = np.asarray(shares, dtype=np.float64)
     a, u = q0.shape
     px = np.broadcast_to(np.asarray(prices, dtype=np.float64), (a, u))
