@@ -9,8 +9,10 @@ strategies, rebalanced at each month end with 5 bps costs: equal weight and 5%-c
 Timed, best of ``--reps`` runs, in this process:
 
 * ``floor``: streaming the (T, N) return panel from memory once (``np.add.reduce`` over it);
-* ``ours``: :func:`counterweight.backtest.simulate` from the return panel and the targets
-  (``ours+targets`` adds computing the targets with the built-in rules);
+* ``ours``: :func:`counterweight.backtest.simulate` (numpy engine) from the return panel and the
+  targets (``ours+targets`` adds computing the targets with the built-in rules;
+  ``run_backtest`` is the whole public call from a Market, prices to result, weights not
+  recorded); ``ours_numba``: the same with ``engine="numba"`` (compiled beforehand);
 * ``vectorbt``: ``Portfolio.from_orders(close, size=targets, size_type="targetpercent",
   group_by=True, cash_sharing=True, call_seq="auto", fees=0.0005)`` (warm: numba compiled
   beforehand on a small panel), then its daily returns;
@@ -132,7 +134,7 @@ def have(module: str) -> bool:
 
 
 def bench_size(
-    n: int, years: int, bt_years: int, reps: int, use_vbt: bool, use_bt: bool
+    n: int, years: int, bt_years: int, reps: int, use_vbt: bool, use_bt: bool, use_numba: bool
 ) -> list[dict[str, Any]]:
     market = make_market(n, years)
     t_len = len(market.dates)
@@ -150,6 +152,13 @@ def bench_size(
             return simulate(returns, pos, lookup.__getitem__, cost_rate=fee)
 
         t_ours, sim = best_of(ours, reps)
+        t_nb = float("nan")
+        if use_numba:
+
+            def ours_nb(lookup: dict[int, np.ndarray] = lookup) -> Any:
+                return simulate(returns, pos, lookup.__getitem__, cost_rate=COST, engine="numba")
+
+            t_nb, sim_nb = best_of(ours_nb, reps)
         t_full, full = best_of(
             lambda rule=rule: run_backtest(
                 market, [rule], cost_bps=COST * 1e4, record_weights=False
@@ -167,6 +176,10 @@ def bench_size(
             "ours/floor": t_ours / floor,
             "diff_run_backtest": float(np.max(np.abs(full_r - sim.returns))),
         }
+        if use_numba:
+            row["ours_numba_s"] = t_nb
+            row["ours_numba/floor"] = t_nb / floor
+            row["diff_numba_numpy"] = float(np.max(np.abs(sim_nb.returns - sim.returns)))
         target_df = pd.DataFrame(tw, index=market.dates[pos], columns=market.tickers)
         if use_vbt:
             sized = pd.DataFrame(np.nan, index=market.dates, columns=market.tickers)
@@ -176,6 +189,8 @@ def bench_size(
             )
             row["vectorbt_s"] = t_vbt
             row["vectorbt/ours"] = t_vbt / t_ours
+            if use_numba:
+                row["vectorbt/ours_numba"] = t_vbt / t_nb
             row["diff_vbt_costs"] = float(np.max(np.abs(vr - sim.returns)))
             plain = pd.DataFrame(np.nan, index=market.dates, columns=market.tickers)
             plain.iloc[pos] = tw
@@ -199,6 +214,8 @@ def bench_size(
             row["bt_s"] = t_bt
             row["bt_scaled"] = days < t_len
             row["bt/ours"] = t_bt / t_ours
+            if use_numba:
+                row["bt/ours_numba"] = t_bt / t_nb
             row["diff_bt_nocost"] = float(np.max(np.abs(br0 - sim0.returns)))
             row["diff_bt_costs"] = float(np.max(np.abs(br - sim_sub.returns)))
         rows.append(row)
@@ -223,6 +240,14 @@ def main(argv: list[str] | None = None) -> int:
         print("vectorbt skipped (not installed, or --no-vbt)")
     if not use_bt:
         print("bt skipped (not installed, or --no-bt)")
+    use_numba = have("numba")
+    if use_numba:  # compile our kernel outside the timings
+        tiny = np.zeros((3, 2))
+        simulate(
+            tiny, np.array([0]), lambda t: np.array([0.5, 0.5]), cost_rate=COST, engine="numba"
+        )
+    else:
+        print("numba not installed: the compiled engine is skipped")
     if use_vbt:  # compile vectorbt's numba kernels outside the timings
         small = make_market(20, 1)
         tw = pd.DataFrame(np.nan, index=small.dates, columns=small.tickers)
@@ -233,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     bt_years = [int(s) for s in str(args.bt_years).split(",")]
     for i, n in enumerate(sizes):
         bty = min(args.years, bt_years[min(i, len(bt_years) - 1)])
-        rows.extend(bench_size(n, args.years, bty, args.reps, use_vbt, use_bt))
+        rows.extend(bench_size(n, args.years, bty, args.reps, use_vbt, use_bt, use_numba))
         print(f"done N={n}", file=sys.stderr)
     table = pd.DataFrame(rows).set_index(["N", "strategy"])
     pd.set_option("display.width", 200)
@@ -252,7 +277,13 @@ def main(argv: list[str] | None = None) -> int:
             f"\nbt ran on the first {args.bt_years} years; its time is scaled linearly to the full span."
         )
     ok = True
-    for col in ("diff_vbt_nocost", "diff_vbt_costs", "diff_bt_nocost", "diff_run_backtest"):
+    for col in (
+        "diff_vbt_nocost",
+        "diff_vbt_costs",
+        "diff_bt_nocost",
+        "diff_run_backtest",
+        "diff_numba_numpy",
+    ):
         if col in table.columns and (table[col] > 1e-9).any():
             print(f"DISAGREEMENT: {col} above 1e-9")
             ok = False

@@ -129,8 +129,24 @@ def random_market(seed: int, t_len: int = 260, n: int = 12) -> Market:
     )
 
 
-def _compare(market: Market, rule, schedule, cost_bps: float, spreads=None) -> None:
-    res = run_backtest(market, [rule], schedule=schedule, cost_bps=cost_bps, spread_bps=spreads)
+def _has_numba() -> bool:
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+ENGINES = ["numpy", "numba"] if _has_numba() else ["numpy"]
+"""The compiled engine is tested wherever numba is installed (the ``fast`` extra)."""
+
+
+def _compare(
+    market: Market, rule, schedule, cost_bps: float, spreads=None, engine: str = "numpy"
+) -> None:
+    res = run_backtest(
+        market, [rule], schedule=schedule, cost_bps=cost_bps, spread_bps=spreads, engine=engine
+    )
     planned = schedule.positions(market.dates)
     targets = dict(zip(planned.tolist(), rule.targets(market, planned), strict=True))
     k = np.full(len(market.tickers), cost_bps / 1e4)
@@ -143,18 +159,42 @@ def _compare(market: Market, rule, schedule, cost_bps: float, spreads=None) -> N
     np.testing.assert_allclose(got.costs.to_numpy(), ref_c, rtol=0, atol=1e-13)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize(
     "rule", [EqualWeight(), CapWeight(), CappedCapWeight(0.15)], ids=lambda r: r.name
 )
-def test_engine_matches_share_reference_monthly(seed: int, rule) -> None:
+def test_engine_matches_share_reference_monthly(seed: int, rule, engine: str) -> None:
     spreads = pd.Series({"T0": 10.0, "T3": 25.0})
-    _compare(random_market(seed), rule, Monthly(), 5.0, spreads)
+    _compare(random_market(seed), rule, Monthly(), 5.0, spreads, engine)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("schedule", [Quarterly(), Never(), OnDates((pd.Timestamp("2024-03-05"),))])
-def test_engine_matches_reference_other_schedules(schedule) -> None:
-    _compare(random_market(7), EqualWeight(), schedule, 20.0)
+def test_engine_matches_reference_other_schedules(schedule, engine: str) -> None:
+    _compare(random_market(7), EqualWeight(), schedule, 20.0, engine=engine)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_engines_record_same_weights(engine: str) -> None:
+    m = random_market(8)
+    a = run_backtest(m, [CapWeight()], cost_bps=5, engine="numpy").strategies["cap"]
+    b = run_backtest(m, [CapWeight()], cost_bps=5, engine=engine).strategies["cap"]
+    assert a.weights is not None and b.weights is not None
+    np.testing.assert_allclose(a.weights.to_numpy(), b.weights.to_numpy(), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(a.traded.to_numpy(), b.traded.to_numpy(), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(a.cash.to_numpy(), b.cash.to_numpy(), rtol=0, atol=1e-13)
+    assert list(a.rebalance_dates) == list(b.rebalance_dates)
+
+
+def test_unknown_engine_and_unsupported_combination() -> None:
+    from counterweight.errors import ConfigError
+
+    m = random_market(8)
+    with pytest.raises(ConfigError, match="unknown engine"):
+        run_backtest(m, [CapWeight()], engine="gpu")
+    with pytest.raises(ConfigError, match="numba"):
+        run_backtest(m, [CapWeight()], schedule=DriftBands(absolute=0.01), engine="numba")
 
 
 @pytest.mark.parametrize("bands", [DriftBands(absolute=0.01), DriftBands(relative=0.1)])

@@ -101,6 +101,7 @@ def simulate(
     trade_on_changes: bool = False,
     bands: DriftBands | None = None,
     record_weights: bool = False,
+    engine: str = "numpy",
 ) -> SimulationArrays:
     """Run one strategy over a (T, N) panel of finite daily returns.
 
@@ -108,9 +109,17 @@ def simulate(
     the (N,) target weights at the close of ``t`` (NaN = 0, sum <= 1). ``cost_rate``: k_i per unit
     traded (fraction). ``members``: (T, N) membership; held names that leave are sold (see module
     doc). ``bands``: additionally rebalance whenever a weight leaves its drift band.
+    ``engine="numba"``: the compiled one-pass kernel of :mod:`counterweight.backtest._numba`
+    (needs numba, the ``fast`` extra; not with ``bands`` or ``trade_on_changes``).
     """
     t_len, n = returns.shape
     k = np.broadcast_to(np.asarray(cost_rate, dtype=np.float64), (n,))
+    if engine == "numba":
+        return _simulate_numba(
+            returns, rebalance, target_at, k, members, trade_on_changes, bands, record_weights
+        )
+    if engine != "numpy":
+        raise ConfigError(f"unknown engine '{engine}' (use numpy or numba)")
     ret = np.zeros(t_len)
     val = np.ones(t_len)
     traded = np.zeros(t_len)
@@ -235,6 +244,32 @@ def simulate(
     return SimulationArrays(ret, val, traded, costs, cash_w, rebalanced, weights)
 
 
+def _simulate_numba(
+    returns: np.ndarray,
+    rebalance: np.ndarray,
+    target_at: Callable[[int], np.ndarray],
+    k: np.ndarray,
+    members: np.ndarray | None,
+    trade_on_changes: bool,
+    bands: DriftBands | None,
+    record_weights: bool,
+) -> SimulationArrays:
+    if bands is not None or trade_on_changes:
+        raise ConfigError(
+            "engine 'numba' runs scheduled rebalances only (no drift bands, no trade_on_changes)"
+        )
+    try:
+        from counterweight.backtest._numba import simulate_compiled
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ConfigError("engine 'numba' needs numba: pip install 'counterweight[fast]'") from None
+    pos = np.unique(np.asarray(rebalance, dtype=np.intp))
+    n = returns.shape[1]
+    targets = np.stack([target_at(int(p)) for p in pos]) if pos.size else np.zeros((0, n))
+    return simulate_compiled(
+        returns, pos, targets, np.ascontiguousarray(k), members, record_weights
+    )
+
+
 def _band_breach(w: np.ndarray, target: np.ndarray, bands: DriftBands) -> np.ndarray:
     """(L,) True on dates where some weight is outside its band around ``target``."""
     breach = np.zeros(w.shape[0], dtype=bool)
@@ -309,12 +344,14 @@ def run_backtest(
     end: str | pd.Timestamp | None = None,
     trade_on_changes: bool = False,
     record_weights: bool = True,
+    engine: str = "numpy",
     progress: Callable[[str], None] | None = None,
 ) -> BacktestResult:
     """Backtest each rule on ``market`` between ``start`` and ``end`` (see the module doc).
 
     ``schedule`` defaults to :class:`Monthly`; ``cost_bps`` is charged on traded value plus half of
     the per-ticker quoted ``spread_bps`` (a Series by ticker; missing tickers pay none).
+    ``engine``: ``"numpy"`` (default) or ``"numba"`` (compiled, see :func:`simulate`).
     """
     if not rules:
         raise ConfigError("give at least one policy to backtest")
@@ -360,6 +397,7 @@ def run_backtest(
             trade_on_changes=trade_on_changes,
             bands=bands,
             record_weights=record_weights,
+            engine=engine,
         )
         idx = mkt.dates
         out[rule.name] = StrategyResult(
