@@ -236,3 +236,48 @@ def test_restrictions_hold_on_random_books(
     # no wrong-way trade: buys only below target, sells only above it
     assert (buys["weight_before"] < buys["target_weight"]).all()
     assert (sells["weight_before"] > sells["target_weight"]).all()
+
+
+def test_vectorised_compliance_equals_the_rules_own_check() -> None:
+    """The all-accounts evaluation agrees with construct.rules.check account by account."""
+    from counterweight.construct.rules import RIC, AggregateLimit, check
+    from counterweight.rebalance.compliance import check_weights
+
+    rng = np.random.default_rng(4)
+    tick = [*TICKERS, "GOOG", "GOOGL"]
+    sec = pd.DataFrame(
+        {
+            "issuer": [
+                "Apple",
+                "Microsoft",
+                "Nvidia",
+                "Exxon",
+                "JPMorgan",
+                "Coca-Cola",
+                "Alphabet",
+                "Alphabet",
+            ]
+        },
+        index=tick,
+    )
+    w = rng.dirichlet(np.ones(len(tick)) * 0.5, size=40) * rng.uniform(0.8, 1.0, size=(40, 1))
+    w[rng.random(w.shape) < 0.2] = 0.0
+    frame = pd.DataFrame(w, index=[f"a{i}" for i in range(40)], columns=tick)
+    rules = [
+        *RIC,
+        AggregateLimit(0.05, 0.4),
+        GroupLimit("Mega", ("Apple", "Alphabet"), max=0.3, min=0.1),
+        IssuerLimit(0.2),
+    ]
+    fast = check_weights(frame, sec, rules)
+    slow = [
+        (acc, r.name, r.passed, r.value, r.limit)
+        for acc, row in frame.iterrows()
+        for r in check(row[row != 0], sec, rules)
+    ]
+    assert len(fast) == len(slow)
+    for (_, f), (acc, name, passed, value, limit) in zip(fast.iterrows(), slow, strict=True):
+        assert (f["account"], f["rule"], bool(f["passed"])) == (acc, name, passed)
+        assert f["value"] == pytest.approx(value, abs=1e-12)
+        assert f["limit"] == pytest.approx(limit, abs=1e-15)
+    assert (~fast["passed"]).sum() > 5  # the case exercises failures too
