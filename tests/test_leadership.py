@@ -107,7 +107,9 @@ def test_missing_price_drops_name_for_two_days() -> None:
     assert w[7, xom] == 0.0 and w[8, xom] == 0.0 and w[9, xom] > 0
     np.testing.assert_allclose(w[1:].sum(axis=1), 1.0)
     a = attribution(m, "cap")
-    np.testing.assert_allclose(a.daily[1:], w[1:] * np.nan_to_num(m.returns[1:]))
+    np.testing.assert_allclose(
+        a.index_returns[1:], (w[1:] * np.nan_to_num(m.returns[1:])).sum(axis=1)
+    )
 
 
 @settings(max_examples=40, deadline=None)

@@ -281,6 +281,17 @@ class _ColumnPlan:
             extra = np.delete(extra, idx)
         return cls(n_groups, present, first, tuple(levels))
 
+    def merge_in_place(self, x: np.ndarray) -> np.ndarray:
+        """Add each issuer's other classes into its first class's column and zero them.
+
+        The columns of ``x`` then hold issuer totals (at the first class) and zeros: the same
+        multiset of non-zero values as :meth:`apply`, without a new (T, I) array.
+        """
+        for targets, cols in self.levels:
+            x[:, self.first[np.searchsorted(self.present, targets)]] += x[:, cols]
+            x[:, cols] = 0.0
+        return x
+
     def apply(self, x: np.ndarray) -> np.ndarray:
         out = np.zeros((x.shape[0], self.n_groups))
         out[:, self.present] = x[:, self.first]
@@ -357,12 +368,12 @@ def _measure_frame(
         total = w.sum(axis=1)
         any_row = total > 0
         w *= np.where(any_row, 1.0 / np.where(any_row, total, 1.0), 0.0)[:, None]
-        ranked = w if plan is None else plan.apply(w)
+        sums[sl] = np.where(any_row[:, None], w @ ind, np.nan)
+        ranked = w if plan is None else plan.merge_in_place(w)
         if raw.shape[1]:
             shares[sl] = np.where(any_row[:, None], _top_n_nonneg(ranked, top), np.nan)
         h[sl] = np.where(any_row, np.einsum("ij,ij->i", ranked, ranked), np.nan)
-        n_names[sl] = np.where(any_row, np.count_nonzero(ranked > 0, axis=1), np.nan)
-        sums[sl] = np.where(any_row[:, None], w @ ind, np.nan)
+        n_names[sl] = np.where(any_row, np.count_nonzero(ranked, axis=1), np.nan)
     cols: dict[str, np.ndarray] = {f"top{n}": shares[:, j] for j, n in enumerate(top)}
     cols["hhi"] = h
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -271,9 +271,9 @@ BLOCK_ROWS = 128
 
 
 def _held_weight_blocks(
-    market: Market, weighting: str
+    market: Market, weighting: str, start: int = 1, stop: int | None = None
 ) -> Iterator[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]:
-    """Yield ``(lo, hi, w, r, held)`` for rows ``lo..hi-1`` (from row 1).
+    """Yield ``(lo, hi, w, r, held)`` for blocks of rows ``lo..hi-1`` in ``start..stop-1``.
 
     ``r`` is the simple return ``P_t / P_{t-1} - 1``, ``held`` the members at ``t-1`` with a
     positive base weight and a return on ``t``, ``w`` the renormalised previous-close weights
@@ -285,8 +285,8 @@ def _held_weight_blocks(
     prices = np.ascontiguousarray(market.prices)
     members = np.ascontiguousarray(market.members)
     caps = np.ascontiguousarray(market.caps) if weighting == "cap" else market.caps
-    t = prices.shape[0]
-    for lo in range(1, t, BLOCK_ROWS):
+    t = prices.shape[0] if stop is None else min(stop, prices.shape[0])
+    for lo in range(max(start, 1), t, BLOCK_ROWS):
         hi = min(lo + BLOCK_ROWS, t)
         with np.errstate(divide="ignore", invalid="ignore"):
             r = prices[lo:hi] / prices[lo - 1 : hi - 1] - 1.0
@@ -302,21 +302,27 @@ def _held_weight_blocks(
         yield lo, hi, w, r, held
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Attribution:
-    """Daily contributions of the index members for one weighting.
+    """The daily index return of the members for one weighting, and contributions on demand.
 
-    ``daily`` (T, N) holds ``w_ti r_ti``: the previous-close weight times the day's return,
-    0 where a name is not held that day (not a member at the previous close, no base weight,
-    or no return). ``index_returns`` (T,) is the daily index return ``R_t = sum_i w_ti r_ti``
-    (NaN on days nothing is held, and on the first date).
+    ``index_returns`` (T,) is ``R_t = sum_i w_ti r_ti`` with ``w_ti`` the previous-close
+    weights of the names held on ``t`` (members at ``t-1`` with a base weight and a return on
+    ``t``); NaN on days nothing is held and on the first date. Contributions for a window are
+    recomputed from the market in row blocks, so no (T, N) panel is kept in memory.
     """
 
-    dates: pd.DatetimeIndex
-    tickers: pd.Index
+    market: Market
     weighting: str
-    daily: np.ndarray
     index_returns: np.ndarray
+
+    @property
+    def dates(self) -> pd.DatetimeIndex:
+        return self.market.dates
+
+    @property
+    def tickers(self) -> pd.Index:
+        return self.market.tickers
 
     def window_return(self, window: Window) -> float:
         return float(compound(self.index_returns[window.start_pos + 1 : window.end_pos + 1]))
@@ -325,31 +331,28 @@ class Attribution:
         """Linked contribution of each ticker over ``window`` (sums to the window's index return).
 
         ``C_i = sum_t G_{t-1} w_ti r_ti`` with ``G_{t-1}`` the index growth from the window
-        start to the previous close: one matrix-vector product over the window's rows.
+        start to the previous close, accumulated block by block over the window's rows.
         """
-        sl = slice(window.start_pos + 1, window.end_pos + 1)
-        r_day = _zero_nan(self.index_returns[sl])
+        lo, hi = window.start_pos + 1, window.end_pos + 1
+        r_day = _zero_nan(self.index_returns[lo:hi])
         growth_before = np.cumprod(np.r_[1.0, 1.0 + r_day[:-1]])
-        c = growth_before @ self.daily[sl]
-        return pd.Series(c, index=self.tickers, name=f"contribution {window.label}")
+        c = np.zeros(len(self.market.tickers))
+        for b_lo, b_hi, w, r, held in _held_weight_blocks(self.market, self.weighting, lo, hi):
+            g = growth_before[b_lo - lo : b_hi - lo]
+            c += np.einsum("t,ti->i", g, np.where(held, w * r, 0.0))
+        return pd.Series(c, index=self.market.tickers, name=f"contribution {window.label}")
 
     def daily_series(self) -> pd.Series:
         return pd.Series(self.index_returns, index=self.dates, name=f"index ({self.weighting})")
 
 
 def attribution(market: Market, weighting: str = "cap") -> Attribution:
-    """The index's daily contributions and returns (members at the previous close).
-
-    Processed in blocks of rows straight from prices, caps and membership: no full-panel
-    temporaries beyond the (T, N) result.
-    """
-    t, n = market.prices.shape
-    daily = np.zeros((t, n))
-    idx = np.full(t, np.nan)
+    """The index's daily returns (members at the previous close), in row blocks."""
+    idx = np.full(len(market.dates), np.nan)
     for lo, hi, w, r, held in _held_weight_blocks(market, weighting):
-        np.multiply(w, r, out=daily[lo:hi], where=held)
-        idx[lo:hi] = np.where(held.any(axis=1), daily[lo:hi].sum(axis=1), np.nan)
-    return Attribution(market.dates, market.tickers, weighting, daily, idx)
+        day = np.einsum("ij,ij->i", w, np.where(held, r, 0.0))
+        idx[lo:hi] = np.where(held.any(axis=1), day, np.nan)
+    return Attribution(market, weighting, idx)
 
 
 def daily_weights(market: Market, weighting: str = "cap") -> np.ndarray:
