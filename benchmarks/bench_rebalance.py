@@ -14,6 +14,7 @@ Timed in this process:
   arrays, best of ``--reps``;
 * ``api``: :func:`counterweight.rebalance.rebalance` from a long holdings frame (one row per
   position, accounts x holdings rows) to the labelled trade list, once;
+* ``rules``: pre-trade RIC checks of every account before and after, once;
 * ``pandas loop``: a separate per-account implementation of the same method with pandas
   Series (sort_values / cumsum / where) on the first ``--reference`` accounts; its time
   per account is multiplied out to all accounts for the ratio (said in the output).
@@ -34,6 +35,7 @@ import pandas as pd
 
 from counterweight.data.holdings import Holdings
 from counterweight.rebalance import TradeRules, rebalance, rebalance_arrays
+from counterweight.rebalance.compliance import pre_trade_check
 from counterweight.rebalance.turnover import limit_trades
 
 TURNOVER, MIN_TRADE, LOT, BUFFER = 0.10, 100.0, 1.0, 0.01
@@ -187,6 +189,15 @@ def main(argv: list[str] | None = None) -> int:
     t_api = time.perf_counter() - t0
     print(
         f"api     : {t_api:8.3f} s  = {1e6 * t_api / a:8.1f} us per account ({len(api.trades):,} trades)"
+    )
+
+    sec = pd.DataFrame({"issuer": tickers}, index=tickers)
+    t0 = time.perf_counter()
+    comp = pre_trade_check(api, sec, "ric")
+    t_comp = time.perf_counter() - t0
+    print(
+        f"rules   : {t_comp:8.3f} s  = {1e6 * t_comp / a:8.1f} us per account "
+        f"(RIC before and after, {int((~comp['passed']).sum())} failing checks)"
     )
 
     k = min(args.reference, a)
