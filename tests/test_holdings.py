@@ -49,7 +49,9 @@ def test_tax_lots_are_summed_and_no_account_column_is_one_account(tmp_path: Path
 
 
 def test_market_value_only_and_parquet(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"account": ["a", "a"], "ticker": ["NVDA", "CASH"], "value": [1000.0, 50.0]})
+    frame = pd.DataFrame(
+        {"account": ["a", "a"], "ticker": ["NVDA", "CASH"], "value": [1000.0, 50.0]}
+    )
     p = tmp_path / "h.parquet"
     frame.to_parquet(p)
     h = load_holdings(p)
