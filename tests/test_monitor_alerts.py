@@ -173,3 +173,37 @@ def test_cli_replay_and_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: guardrails.x.signal") and "Traceback" not in err
     assert not (tmp_path / "no.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--replay", "2025-13-01", "2025-06-30"], "replay start"),
+        (["--replay", "2025-06-01", "2025-01-01"], "before start"),
+        (["--as-of", "foo"], "as-of"),
+        (["--as-of", "1990-01-01"], "before the first date"),
+        (["--flows", "/nonexistent/flows.csv"], "file not found"),
+    ],
+)
+def test_cli_bad_arguments_are_one_line_errors(args, message, capsys):
+    assert main(["monitor", "--sample", "--quiet", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and message in err and "\n" not in err
+
+
+def test_cli_flows_note_unclassified(tmp_path, capsys):
+    flows = tmp_path / "flows.csv"
+    flows.write_text(
+        "date,fund,flow_usd\n2026-07-28,RSP,1e9\n2026-07-29,SPY,-5e8\n2026-07-29,ZZZQ,1\n"
+    )
+    out = tmp_path / "o.json"
+    code = main(["monitor", "--sample", "--flows", str(flows), "--json", str(out)])
+    assert code in (0, 3)
+    data = json.loads(out.read_text())
+    flow = next(s for s in data["signals"] if s["signal"] == "flows.diversified_minus_cap_1m")
+    assert flow["value"] == pytest.approx(1.5e9)
+    assert any("ZZZQ" in n for n in data["notes"])
+    vote = next(
+        v for v in data["regime"]["votes"] if v["signal"] == "flows.diversified_minus_cap_1m"
+    )
+    assert vote["vote"] == "broadening"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 FORMATS = {
     "fraction": lambda v: f"{v:.1%}",
@@ -69,7 +70,7 @@ def _dashboard(console: Any, result: Any, alerts: list[Any]) -> None:
     for _, row in result.signals.table(result.as_of).iterrows():
         unit = row["unit"]
         table.add_row(
-            f"{row['label']}",
+            escape(str(row["label"])),
             fmt_value(row["value"], unit),
             f"{row['percentile']:.0%}",
             fmt_value(row["min"], unit),
@@ -110,7 +111,7 @@ def _dashboard(console: Any, result: Any, alerts: list[Any]) -> None:
             status = a.status.upper() if a.status == "fired" else a.status
             st = styles.get(a.status, "")
             g.add_row(
-                f"{a.guardrail}: {a.description}",
+                escape(f"{a.guardrail}: {a.description}"),
                 fmt_value(a.value, unit),
                 f"{a.comparison} {fmt_value(a.threshold, unit)}",
                 str(a.run),
@@ -126,7 +127,7 @@ def _dashboard(console: Any, result: Any, alerts: list[Any]) -> None:
             parts = [f"{name} {rets[name]:+.2%} ({z[name]:+.1f} sd)" for name in hit.index]
             console.print("[bold]Shocks today:[/bold] " + "; ".join(parts), highlight=False)
     for note in result.signals.notes:
-        console.print(f"[dim]note: {note}[/dim]", highlight=False)
+        console.print(f"[dim]note: {escape(note)}[/dim]", highlight=False)
 
 
 def _replay_table(console: Any, events: Any, result: Any, start: str, end: str) -> None:
@@ -147,7 +148,7 @@ def _replay_table(console: Any, events: Any, result: Any, start: str, end: str) 
     for _, e in events.iterrows():
         table.add_row(
             str(e["date"].date()),
-            str(e["guardrail"]),
+            escape(str(e["guardrail"])),
             str(e["event"]),
             fmt_value(e["value"], units.get(e["guardrail"], "fraction")),
             str(e["run"]),
@@ -158,7 +159,7 @@ def _replay_table(console: Any, events: Any, result: Any, start: str, end: str) 
     )
     for h in result.guardrails:
         n = 0 if fired is None else int(fired.get(h.guardrail.name, 0))
-        console.print(f"  {h.guardrail.name}: fired {n} time(s)", highlight=False)
+        console.print(f"  {escape(h.guardrail.name)}: fired {n} time(s)", highlight=False)
 
 
 def monitor(
@@ -174,7 +175,9 @@ def monitor(
     ] = False,
     config: Annotated[
         Path | None,
-        typer.Option(help="TOML with [regime] votes and [[guardrails]] (defaults shipped)."),
+        typer.Option(
+            help="TOML with regime votes and guardrails (defaults shipped; see docs/monitor.md)."
+        ),
     ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the readings and alerts as JSON.")
@@ -260,7 +263,10 @@ def monitor(
         _dashboard(console, result, alerts)
     new = [a for a in alerts if a.is_new]
     for a in new:
-        console.print(f"[bold red]ALERT[/bold red] {a.guardrail}: {a.description}", highlight=False)
+        console.print(
+            f"[bold red]ALERT[/bold red] {escape(a.guardrail)}: {escape(a.description)}",
+            highlight=False,
+        )
     if json_out is not None:
         atomic_write_json(json_out, payload)
     changed = [a for a in alerts if a.status in ("fired", "cleared")]

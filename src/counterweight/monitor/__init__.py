@@ -22,12 +22,27 @@ from typing import Any
 
 import pandas as pd
 
+from counterweight.errors import InputError
 from counterweight.market import Market, Provenance
 from counterweight.monitor.alerts import AlertStatus
 from counterweight.monitor.config import MonitorConfig, load_config
 from counterweight.monitor.guardrails import GuardrailHistory, evaluate_all, replay
 from counterweight.monitor.regime import RegimeCall, regime_call
 from counterweight.monitor.signals import SignalSet, compute_signals
+
+
+def parse_date(value: Any, what: str) -> pd.Timestamp | None:
+    """A user-given date (None stays None); a clear error instead of a traceback."""
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise InputError(f"{what}: '{value}' is not a date (use YYYY-MM-DD)") from None
+    if ts is pd.NaT:
+        raise InputError(f"{what}: '{value}' is not a date (use YYYY-MM-DD)")
+    return ts
+
 
 NEW_ALERT_EXIT_CODE = 3
 """Exit status of ``counterweight monitor`` when at least one new alert fired (for cron)."""
@@ -46,11 +61,10 @@ class MonitorResult:
 
     def replay(self, start: Any = None, end: Any = None) -> pd.DataFrame:
         """Fire / clear events of every guardrail between ``start`` and ``end``."""
-        return replay(
-            self.guardrails,
-            None if start is None else pd.Timestamp(start),
-            None if end is None else pd.Timestamp(end),
-        )
+        lo, hi = parse_date(start, "replay start"), parse_date(end, "replay end")
+        if lo is not None and hi is not None and hi < lo:
+            raise InputError(f"replay: end {hi.date()} is before start {lo.date()}")
+        return replay(self.guardrails, lo, hi)
 
     def to_dict(self, alerts: list[AlertStatus] | None = None) -> dict[str, Any]:
         """JSON-ready payload: as-of, regime with votes, signal readings, alerts, caveats."""
@@ -80,7 +94,7 @@ def run_monitor(
     """
     cfg = config or load_config()
     signals = compute_signals(market, cfg, flows)
-    date = market.dates[market.date_position(as_of)]
+    date = market.dates[market.date_position(parse_date(as_of, "as-of"))]
     return MonitorResult(
         as_of=pd.Timestamp(date),
         signals=signals,
