@@ -140,7 +140,7 @@ def test_tearsheet_html(result, tmp_path: Path) -> None:
     for needle in (
         "Growth of 1",
         "Drawdowns",
-        "Rolling 1-year relative return",
+        "relative return",
         "Mag 7 weight",
         "Top-10 issuer weight",
         "Turnover",
@@ -207,3 +207,14 @@ def test_spreads_raise_costs(sample: cw.Market) -> None:
     c1 = wide.strategies["equal"].costs.sum()
     # 5 bps + half of 20 bps = 15 bps: three times the cost, to first order
     assert c1 == pytest.approx(3 * c0, rel=1e-3)
+
+
+def test_monthly_panel_annualises_by_12() -> None:
+    monthly = cw.load_sample("monthly")
+    res = run_backtest(monthly, [CapWeight()], schedule=Quarterly(), cost_bps=5)
+    table = comparison_table(res)
+    r = res.strategies["cap"].returns
+    assert table.loc["cap", "cagr"] == pytest.approx(pf.cagr(r, 12), abs=1e-15)
+    assert table.loc["cap", "volatility"] == pytest.approx(pf.annual_volatility(r, 12), abs=1e-15)
+    # former members are in this panel: names leave and are sold between rebalances
+    assert res.strategies["cap"].traded.gt(0).sum() >= len(res.strategies["cap"].rebalance_dates)

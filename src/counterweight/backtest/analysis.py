@@ -17,9 +17,6 @@ from counterweight.errors import DataUnavailableError
 from counterweight.groups import MAG7_TICKERS
 from counterweight.measure import performance as pf
 
-ROLLING_WINDOW = 252
-"""Trailing window of the rolling statistics: one year of trading days."""
-
 DEFAULT_ETF_PAIRS: dict[str, str] = {"cap": "SPY", "equal": "RSP"}
 """Real-world counterparts of the built-in rules: SPY tracks the cap-weighted S&P 500, RSP the
 S&P 500 Equal Weight index (quarterly rebalanced)."""
@@ -44,20 +41,22 @@ def benchmark_returns(result: BacktestResult, ticker: str) -> pd.Series:
 def comparison_table(result: BacktestResult, benchmark: pd.Series | None = None) -> pd.DataFrame:
     """One row per strategy (and the benchmark, when given): performance plus trading figures.
 
-    Adds to :func:`counterweight.measure.performance.summary`: ``turnover`` (one-sided, per
+    Annualised with :func:`~counterweight.measure.performance.periods_per_year` of the dates
+    (252 for daily data, 12 for month ends). Adds to :func:`counterweight.measure.performance.summary`: ``turnover`` (one-sided, per
     year, the initial purchase on the first date excluded), ``costs_per_year`` (sum of costs paid as fractions of value / years), ``rebalances``
     and the drawdown's peak / trough / recovery dates.
     """
     rows: dict[str, dict[str, object]] = {}
     n = len(result.market.dates)
-    years = n / pf.PERIODS_PER_YEAR
+    ppy = pf.periods_per_year(result.market.dates)
+    years = n / ppy
     series: list[tuple[str, pd.Series, object]] = [
         (name, s.returns, s) for name, s in result.strategies.items()
     ]
     if benchmark is not None:
         series.append((str(benchmark.name), benchmark, None))
     for name, r, strat in series:
-        row: dict[str, object] = dict(pf.summary(r, benchmark))
+        row: dict[str, object] = dict(pf.summary(r, benchmark, ppy))
         dd = pf.max_drawdown_info(r)
         row["drawdown_peak"] = dd.peak
         row["drawdown_trough"] = dd.trough
@@ -65,7 +64,7 @@ def comparison_table(result: BacktestResult, benchmark: pd.Series | None = None)
         if strat is not None:
             s = result.strategies[name]
             # the initial purchase from cash is funding, not turnover
-            row["turnover"] = pf.annual_turnover(s.traded.to_numpy()[1:], n)
+            row["turnover"] = pf.annual_turnover(s.traded.to_numpy()[1:], n, ppy)
             row["costs_per_year"] = float(s.costs.sum()) / years
             row["rebalances"] = len(s.rebalance_dates)
         else:
@@ -138,6 +137,7 @@ def etf_check(result: BacktestResult, pairs: Mapping[str, str] | None = None) ->
     """
     pairs = DEFAULT_ETF_PAIRS if pairs is None else pairs
     bm = result.market.benchmarks
+    ppy = pf.periods_per_year(result.market.dates)
     rows = {}
     for strat, etf in pairs.items():
         if strat in result.strategies and not bm.empty and etf in bm.columns:
@@ -147,10 +147,10 @@ def etf_check(result: BacktestResult, pairs: Mapping[str, str] | None = None) ->
             sr = result.strategies[strat].returns
             rows[strat] = {
                 "etf": etf,
-                "strategy_cagr": pf.cagr(sr),
-                "etf_cagr": pf.cagr(er),
-                "gap": pf.cagr(sr) - pf.cagr(er),
-                "tracking_error": pf.tracking_error(sr, er),
+                "strategy_cagr": pf.cagr(sr, ppy),
+                "etf_cagr": pf.cagr(er, ppy),
+                "gap": pf.cagr(sr, ppy) - pf.cagr(er, ppy),
+                "tracking_error": pf.tracking_error(sr, er, ppy),
                 "correlation": float(sr.iloc[1:].corr(er.iloc[1:])),
             }
     if not rows:
@@ -181,8 +181,10 @@ class TearSheetData:
     summary: pd.DataFrame
     values: pd.DataFrame  # growth of 1, strategies (+ benchmark)
     drawdowns: pd.DataFrame
-    rolling_relative: pd.DataFrame  # trailing 1-year return minus the reference's
+    rolling_relative: pd.DataFrame  # trailing-window return minus the reference's
     relative_to: str
+    rolling_window: int  # periods in the rolling window
+    periods_per_year: int
     mag7_weight: pd.DataFrame
     top10_weight: pd.DataFrame
     traded: pd.DataFrame  # two-sided traded value on each trade date
@@ -203,7 +205,8 @@ def tearsheet_data(result: BacktestResult, benchmark: str | None = "SPY") -> Tea
     drawdowns = all_r.apply(lambda c: pf.drawdown_series(c))
     ref = bench if bench is not None else rets.iloc[:, 0]
     ref_name = str(ref.name) if bench is not None else str(rets.columns[0])
-    window = min(ROLLING_WINDOW, max(2, len(rets) // 3))
+    ppy = pf.periods_per_year(result.market.dates)
+    window = min(ppy, max(2, len(rets) // 3))  # one year, shorter for short backtests
     rolling = pd.DataFrame(
         {c: pf.rolling_relative_return(rets[c], ref, window) for c in rets.columns if c != ref_name}
     )
@@ -218,6 +221,8 @@ def tearsheet_data(result: BacktestResult, benchmark: str | None = "SPY") -> Tea
         drawdowns=drawdowns,
         rolling_relative=rolling,
         relative_to=ref_name,
+        rolling_window=window,
+        periods_per_year=ppy,
         mag7_weight=group_weight(result) if has_weights else empty,
         top10_weight=top_n_weight(result, 10) if has_weights else empty,
         traded=traded.dropna(how="all"),

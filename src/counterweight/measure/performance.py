@@ -27,6 +27,21 @@ PERIODS_PER_YEAR = 252
 ArrayLike = np.ndarray | pd.Series
 
 
+def periods_per_year(dates: pd.DatetimeIndex) -> int:
+    """Annualisation factor of a date axis from its median spacing in calendar days.
+
+    <= 4 days: 252 (daily), <= 8: 52 (weekly), <= 35: 12 (monthly), <= 100: 4 (quarterly), else 1.
+    """
+    if len(dates) < 2:
+        return PERIODS_PER_YEAR
+    days = np.asarray(dates.to_numpy(), dtype="datetime64[D]").astype(np.int64)
+    gap = float(np.median(np.diff(days)))
+    for limit, ppy in ((4, 252), (8, 52), (35, 12), (100, 4)):
+        if gap <= limit:
+            return ppy
+    return 1
+
+
 def _values(returns: Any) -> np.ndarray:
     arr = np.asarray(returns, dtype=np.float64)
     if arr.ndim != 1:

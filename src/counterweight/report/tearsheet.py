@@ -142,14 +142,19 @@ def tearsheet_sections(data: TearSheetData) -> list[Section]:
         )
     )
     if not data.rolling_relative.empty:
+        span = (
+            "one-year"
+            if data.rolling_window == data.periods_per_year
+            else f"{data.rolling_window}-period"
+        )
         sections.append(
             Section(
                 "Rolling relative return",
-                f"Trailing one-year compounded return minus that of {data.relative_to}.",
+                f"Trailing {span} compounded return minus that of {data.relative_to}.",
                 figures=[
                     _line_figure(
                         data.rolling_relative,
-                        "Rolling 1-year relative return",
+                        f"Rolling {span} relative return",
                         "difference",
                         percent=True,
                     )
