@@ -230,3 +230,23 @@ def test_random_policies_hold_every_bound(
     fin = m.securities["sector"].reindex(w.index) == "Financials"
     assert w[fin].sum() >= smin - tol
     assert all(chk.passed for chk in c.checks)
+
+
+def test_technology_select_sector_june_2024_matches_the_reported_rebalance(sample: Market) -> None:
+    # June 2024 Technology Select Sector rebalance (cap data of 2024-06-14): under the pre-2024
+    # rule Microsoft and Nvidia stayed near 21% while Apple was cut to 4.5%, as reported at the
+    # time; the 2024 rule scales the three down together instead.
+    pol = load_policy(next(p for p in EXAMPLES if p.stem == "technology_select_sector"))
+    spec = pol.spec.model_dump()
+    spec["methodology"]["name"] = "sp_select_sector_pre2024"
+    old = Policy.from_dict(spec).construct(sample, "2024-06-14").weights
+    assert set(old.index) <= set(
+        sample.securities.index[sample.securities["sector"] == "Information Technology"]
+    )
+    assert old["AAPL"] == pytest.approx(0.045, abs=1e-12)
+    assert old["MSFT"] > 0.2 and old["NVDA"] > 0.2
+    new = pol.construct(sample, "2024-06-14").weights
+    bench = schemes.cap_weight(pol.eligible(sample), "2024-06-14")
+    for t in ("MSFT", "NVDA", "AAPL"):
+        assert new[t] / new["MSFT"] == pytest.approx(bench[t] / bench["MSFT"], rel=1e-12)
+    assert new[new > 0.048 + 1e-12].sum() <= 0.5 + 1e-12

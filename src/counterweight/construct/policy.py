@@ -153,9 +153,17 @@ class OptimizerSpec(_Model):
     covariance_lookback_days: int = Field(default=252, ge=20, le=5000)
 
 
+class UniverseSpec(_Model):
+    """Which index members are eligible: only these GICS sectors (empty: all), minus ``exclude``."""
+
+    sectors: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
 class PolicyModel(_Model):
     name: str = "policy"
     description: str = ""
+    universe: UniverseSpec = UniverseSpec()
     base: BaseSpec = BaseSpec()
     tilts: tuple[TiltSpec, ...] = ()
     caps: CapSpec = CapSpec()
@@ -232,7 +240,8 @@ class Policy:
         return -s if t.invert else s
 
     def base_weights(self, market: Market, as_of: str | pd.Timestamp | None = None) -> pd.Series:
-        """Base scheme with tilts applied, over the members on ``as_of`` (sums to 1)."""
+        """Base scheme with tilts applied, over the eligible members on ``as_of`` (sums to 1)."""
+        market = self.eligible(market)
         ts = market.dates[market.date_position(as_of)]
         b = self.spec.base
         if b.scheme == "blend":
@@ -288,8 +297,32 @@ class Policy:
             out.append(GroupBound(label, mask, lo_v, min(1.0, hi_v)))
         return out
 
+    def eligible(self, market: Market) -> Market:
+        """The market with membership limited to the policy's universe (sectors, exclusions).
+
+        The benchmark of relative bounds and of the before/after comparison is then the cap
+        weight of this universe (e.g. the Information Technology sector for a Select Sector
+        style index).
+        """
+        u = self.spec.universe
+        if not u.sectors and not u.exclude:
+            return market
+        keep = np.ones(len(market.tickers), dtype=bool)
+        if u.sectors:
+            known = set(market.securities["sector"].dropna().astype(str))
+            for name in u.sectors:
+                if name not in known:
+                    raise ConfigError(
+                        f"universe.sectors: unknown sector '{name}' (known: {', '.join(sorted(known))})"
+                    )
+            keep &= np.asarray(market.securities["sector"].isin(u.sectors))
+        if u.exclude:
+            keep &= ~np.asarray(market.tickers.isin([normalize_ticker(t) for t in u.exclude]))
+        return market.with_members(market.members & keep[None, :])
+
     def construct(self, market: Market, as_of: str | pd.Timestamp | None = None) -> Construction:
         """Base weights, constraints, methodology and rule checks for ``as_of``."""
+        market = self.eligible(market)
         ts = market.dates[market.date_position(as_of)]
         base = self.base_weights(market, ts)
         bench = schemes.cap_weight(market, ts)
