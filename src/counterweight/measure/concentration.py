@@ -528,9 +528,11 @@ def top_holdings(
         summed = sum_columns_by_code(caps[None, :], codes, len(market.issuers))[0]
         sectors, _ = _issuer_attributes(market)
         names = np.asarray(market.issuers, dtype=object)  # the issuer, not one class's name
-        tick_lists = pd.Series(market.tickers).groupby(codes).agg(lambda s: "+".join(s))
+        joined: dict[int, list[str]] = {}
+        for code, tk in zip(codes.tolist(), market.tickers, strict=True):
+            joined.setdefault(code, []).append(str(tk))
         labels = market.issuers
-        tickers = tick_lists.reindex(range(len(labels))).to_numpy(dtype=object)
+        tickers = np.array(["+".join(joined.get(k, [])) for k in range(len(labels))], dtype=object)
     else:
         summed = caps
         sectors = sec["sector"].to_numpy(dtype=object)
