@@ -184,8 +184,8 @@ def backtest(
                 f"{label}: backtest {s:+.2%} a year, ETFs {e:+.2%}, difference {s - e:+.2%}",
                 highlight=False,
             )
-    for c in result.caveats[:1]:
-        if c.lower().startswith("survivorship"):
+    for c in result.caveats:  # survivorship is stated whenever it applies
+        if "survivorship" in c.lower():
             console.print(f"[bold yellow]Note:[/bold yellow] {c}", highlight=False)
     if html is not None:
         from counterweight.report.tearsheet import write_tearsheet
