@@ -68,20 +68,27 @@ def _prepare(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if w.ndim != 1:
         raise InputError(f"weights must be one-dimensional, got shape {w.shape}")
     ok = np.isfinite(w)
-    if np.any(w[ok] < 0):
+    clean = w if ok.all() else np.where(ok, w, 0.0)
+    if clean.size and clean.min() < 0:
         raise InputError("weights must be non-negative (long-only capping)")
-    total = float(w[ok].sum())
+    total = float(clean.sum())
     if not total > 0:
         raise DataUnavailableError("no positive weight to cap (all weights are zero or missing)")
-    return np.where(ok, w, 0.0) / total, ok
+    return clean / total, ok
 
 
 def _caps_array(cap: float | np.ndarray, n: int) -> np.ndarray:
-    c = np.broadcast_to(np.asarray(cap, dtype=np.float64), (n,)).copy()
-    if np.any(np.isnan(c)):
-        raise InputError("caps must not be NaN (use inf for 'no cap')")
-    if np.any(c < 0):
-        raise InputError("caps must be non-negative")
+    """One cap per name (a scalar is repeated); NaN or negative caps raise InputError."""
+    if np.ndim(cap) == 0:
+        value = float(cap)  # type: ignore[arg-type]
+        if not value >= 0:
+            raise InputError("caps must be non-negative numbers (use inf for 'no cap')")
+        return np.full(n, value)
+    c = np.array(cap, dtype=np.float64)
+    if c.shape != (n,):
+        raise InputError(f"caps have shape {c.shape}, expected ({n},)")
+    if not (c >= 0).all():  # also catches NaN
+        raise InputError("caps must be non-negative numbers (use inf for 'no cap')")
     return c
 
 

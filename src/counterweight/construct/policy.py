@@ -1,6 +1,7 @@
 """Construction policies: a validated TOML description of target weights, and how to build them.
 
-A policy names a base scheme (cap, equal, inverse volatility or a blend), optional score tilts,
+A policy names an optional universe (GICS sectors, exclusions), a base scheme (cap, equal,
+inverse volatility or a blend), optional score tilts,
 and constraints: a single-name (or issuer) cap, group bounds ("Mag 7 at most 20%"), sector
 bounds (absolute, or relative to the cap-weighted benchmark: "IT + Communication Services at
 benchmark minus 10 pp"), an index methodology (S&P Select Sector, MSCI 10/40 or 25/50, RIC,
