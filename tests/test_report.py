@@ -203,3 +203,28 @@ def test_cli_report_on_users_files(tmp_path: Path, capsys: pytest.CaptureFixture
     first = data["history"]["concentration"]
     assert first["top1"][0] == pytest.approx(3e12 / 8.7e12)
     assert first["n_names"][0] == 5
+
+
+def test_long_run_context_uses_only_data_up_to_as_of(sample: cw.Market) -> None:
+    monthly = cw.load_sample("monthly")
+    r = build_report(sample, as_of="2025-06-30", windows=["1M"], long_history=monthly)
+    assert r.long_run is not None and r.long_run_summary is not None
+    assert r.long_run.measures.index[-1] <= pd.Timestamp("2025-06-30")
+    ref = concentration_history(monthly.slice(None, "2025-06-30"))
+    assert r.long_run_summary.loc["Mag 7", "average"] == pytest.approx(ref.measures["Mag 7"].mean())
+    data = report_to_dict(r)
+    assert data["concentration_long_run"]["measures"]["top10"]["since"] == "2014-01-31"
+
+
+def test_terminal_report_does_not_import_plotly() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, io, contextlib\n"
+        "from counterweight.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['report']) == 0\n"
+        "assert 'plotly' not in sys.modules, 'plotly imported without --html'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

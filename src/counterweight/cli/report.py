@@ -124,6 +124,12 @@ def register(app: typer.Typer) -> None:
         contribution_window: Annotated[
             str, typer.Option(help="Window of the contribution tables.")
         ] = "YTD",
+        long_history: Annotated[
+            bool,
+            typer.Option(
+                help="With the embedded data, also place readings in the month-end history since 2014."
+            ),
+        ] = True,
         ticker_level: Annotated[
             bool,
             typer.Option(
@@ -141,6 +147,11 @@ def register(app: typer.Typer) -> None:
 
         groups = [parse_group_spec(s) for s in (group or [])]
         market = load_market(store, prices, caps, securities, membership, fundamentals)
+        long_market = None
+        if long_history and store is None and prices is None:
+            from counterweight import load_sample
+
+            long_market = load_sample("monthly")
         rep = build_report(
             market,
             groups=groups,
@@ -150,6 +161,8 @@ def register(app: typer.Typer) -> None:
             windows=tuple(window) if window else DEFAULT_WINDOWS,
             contribution_window=contribution_window,
             issuer_level=not ticker_level,
+            long_history=long_market,
+            long_history_label="month-end readings of current and former members",
         )
         if json_out is not None:
             from counterweight.data.files import atomic_write_json

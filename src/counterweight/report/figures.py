@@ -67,12 +67,34 @@ def concentration_section(rep: MainReport) -> Section:
             _line(fig, s, label, color)
             avg = rep.concentration_summary.loc[col, "average"]
             _line(fig, pd.Series(avg, index=s.index), f"{label}: average {pct(avg)}", color, "dash")
+    figures = [fig]
+    if rep.long_run is not None and rep.long_run_summary is not None:
+        lm = rep.long_run.measures
+        long_fig = _fig(
+            f"Long-run context: {rep.long_run_label}, with the long-run average", "share of index"
+        )
+        for col, color in (("top10", "#14213d"), ("Mag 7", COLORS["Mag 7"])):
+            if col in lm.columns and col in rep.long_run_summary.index:
+                ls = lm[col].dropna()
+                label = MEASURE_LABELS.get(col, f"{col} share")
+                _line(long_fig, ls, label, color)
+                lavg = rep.long_run_summary.loc[col, "average"]
+                _line(
+                    long_fig,
+                    pd.Series(lavg, index=ls.index),
+                    f"{label}: average {pct(lavg)}",
+                    color,
+                    "dash",
+                )
+        figures.append(long_fig)
     eff = _fig("Effective number of names (1 / HHI)", "names", percent=False)
     _line(eff, m["effective_n"].dropna(), "effective N", "#00798c")
     summ = rep.concentration_summary
     table = pd.DataFrame(
         {
-            "today": [num(v) if i == "effective_n" else pct(v, 2) for i, v in summ["current"].items()],
+            "today": [
+                num(v) if i == "effective_n" else pct(v, 2) for i, v in summ["current"].items()
+            ],
             "average": [
                 num(v) if i == "effective_n" else pct(v, 2) for i, v in summ["average"].items()
             ],
@@ -80,7 +102,9 @@ def concentration_section(rep: MainReport) -> Section:
             "max": [num(v) if i == "effective_n" else pct(v, 2) for i, v in summ["max"].items()],
             "max on": summ["max_date"].astype(str).to_numpy(),
         },
-        index=pd.Index([MEASURE_LABELS.get(str(i), f"{i} share") for i in summ.index], name="measure"),
+        index=pd.Index(
+            [MEASURE_LABELS.get(str(i), f"{i} share") for i in summ.index], name="measure"
+        ),
     )
     th = rep.top_holdings
     holdings = pd.DataFrame(
@@ -99,7 +123,7 @@ def concentration_section(rep: MainReport) -> Section:
             f"count once), {rep.start.date()} to {rep.as_of.date()}. Percentile: share of days on "
             "record with a reading at or below today's."
         ),
-        figures=[fig, eff],
+        figures=[*figures, eff],
         tables=[
             ("Concentration measures", table),
             (f"Largest names on {rep.as_of.date()}", holdings),

@@ -58,6 +58,9 @@ def report_to_dict(rep: MainReport, *, histories: bool = True) -> dict[str, Any]
         "groups": list(rep.groups),
         "units": "fractions (0.25 = 25%); HHI as a fraction (x 10,000 for the usual scale)",
         "concentration": _records(rep.concentration_summary),
+        "concentration_long_run": None
+        if rep.long_run_summary is None
+        else {"label": rep.long_run_label, "measures": _records(rep.long_run_summary)},
         "top_holdings": _records(rep.top_holdings),
         "sectors": _records(rep.sector_summary),
         "windows": [w.to_dict() for w in rep.windows],
@@ -92,6 +95,9 @@ def report_to_dict(rep: MainReport, *, histories: bool = True) -> dict[str, Any]
     if histories:
         out["history"] = {
             "concentration": _history(rep.concentration.measures),
+            "concentration_long_run": None
+            if rep.long_run is None
+            else _history(rep.long_run.measures),
             "sector_weights": _history(rep.concentration.sectors),
             "daily_returns": _history(rep.daily_returns),
             "rolling_relative": _history(rep.rolling_relative.to_frame()),

@@ -79,6 +79,9 @@ class MainReport:
     etf_growth: pd.DataFrame
     valuation: pd.DataFrame | None = None
     valuation_date: pd.Timestamp | None = None
+    long_run: ConcentrationHistory | None = None  # a longer, coarser history (month ends)
+    long_run_summary: pd.DataFrame | None = None
+    long_run_label: str = ""
     notes: list[str] = field(default_factory=list)
 
 
@@ -97,13 +100,16 @@ def build_report(
     contribution_window: str = "YTD",
     issuer_level: bool = True,
     top: int = 10,
+    long_history: Market | None = None,
+    long_history_label: str = "month-end history",
 ) -> MainReport:
     """Compute the main report on ``market`` restricted to ``start .. min(end, as_of)``.
 
     Current readings are on ``as_of`` (default: the last date); their history is every date
     from ``start`` up to ``as_of``. ``groups`` are custom baskets reported beside the Mag 7.
     ``contribution_window`` is the window of the contribution tables (falls back to the whole
-    range when the data cannot cover it).
+    range when the data cannot cover it). ``long_history`` (e.g. the embedded month-end panel)
+    adds the concentration readings against a longer history, up to the same as-of date.
     """
     stop = end
     if as_of is not None:
@@ -246,6 +252,16 @@ def build_report(
     else:
         notes.append("valuation: no fundamentals in the data")
 
+    long_run = long_summary = None
+    if long_history is not None:
+        try:
+            lh = long_history.slice(None, m.dates[-1])
+            long_run = concentration_history(lh, groups=all_groups, issuer_level=issuer_level)
+            long_summary = long_run.summary()
+        except DataUnavailableError as exc:
+            notes.append(f"long-run history: {exc}")
+            long_run = long_summary = None
+
     return MainReport(
         title="counterweight: index concentration and leadership",
         as_of=m.dates[-1],
@@ -274,5 +290,8 @@ def build_report(
         etf_growth=etf_growth,
         valuation=valuation,
         valuation_date=val_date,
+        long_run=long_run,
+        long_run_summary=long_summary,
+        long_run_label=long_history_label,
         notes=notes,
     )

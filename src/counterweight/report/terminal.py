@@ -56,11 +56,18 @@ def _table(title: str, *columns: str, first_width: int | None = None) -> Table:
     return t
 
 
-def concentration_table(rep: MainReport) -> Table:
-    s = rep.concentration_summary
+def concentration_table(rep: MainReport, long_run: bool = False) -> Table | None:
+    s = rep.long_run_summary if long_run else rep.concentration_summary
+    if s is None:
+        return None
     since = s["since"].iloc[0] if len(s) else ""
+    title = (
+        f"Long-run context: {rep.long_run_label} since {since}, last reading {s['date'].iloc[0]}"
+        if long_run
+        else f"Concentration on {rep.as_of.date()} vs history since {since} ({rep.level} level)"
+    )
     t = _table(
-        f"Concentration on {rep.as_of.date()} vs history since {since} ({rep.level} level)",
+        title,
         "measure",
         "today",
         "average",
@@ -299,6 +306,7 @@ def render(rep: MainReport, console: Console | None = None) -> None:
     )
     tables: list[Table | None] = [
         concentration_table(rep),
+        concentration_table(rep, long_run=True),
         holdings_table(rep),
         returns_table(rep),
         custom_groups_table(rep),
