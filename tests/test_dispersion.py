@@ -128,3 +128,11 @@ def test_bad_print_does_not_pollute_later_windows(use_numba):
     np.testing.assert_allclose(
         var[60:, 1], [r[t - 20 : t + 1, 1].var() for t in range(60, 300)], rtol=1e-8
     )
+
+
+def test_blas_thread_cap_gives_the_same_numbers():
+    r, m = _returns(12)
+    a, ca = ds.average_correlation(r, m, 10)
+    b, cb = ds.average_correlation(r, m, 10, blas_threads=1)
+    np.testing.assert_array_equal(ca, cb)
+    np.testing.assert_allclose(a, b, rtol=1e-12, equal_nan=True)

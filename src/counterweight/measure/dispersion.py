@@ -134,60 +134,78 @@ def _inv_sd_loop(
     r: np.ndarray, centre: np.ndarray, members: np.ndarray, window: int, min_var: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One pass: centred returns ``x`` (NaN as 0), ``1 / s_i(t)`` (0 where not eligible) and
-    the eligible count per date, with the same block-local window sums as
-    :func:`_trailing_sum` (prefix sums restart every ``window`` rows; the window ending at ``t``
-    adds the previous block's suffix after row ``t - window``)."""
+    the eligible count per date.
+
+    Window sums are running sums (add row ``t``, drop row ``t - w``) recomputed exactly from
+    the window's rows every ``w`` rows, so rounding (a bad print of +60,000 %) never leaks
+    further than two windows, as with the block-local sums of :func:`_trailing_sum`.
+    """
     t_len, n = r.shape
-    x = np.zeros((t_len, n))
-    inv = np.zeros((t_len, n))
+    x = np.empty((t_len, n))
+    ok = np.empty((t_len, n), np.bool_)
+    inv = np.empty((t_len, n))
     counts = np.zeros(t_len, np.int64)
-    cur1 = np.zeros((window, n))
-    cur2 = np.zeros((window, n))
-    curn = np.zeros((window, n), np.int64)
-    prev1 = np.zeros((window, n))
-    prev2 = np.zeros((window, n))
-    prevn = np.zeros((window, n), np.int64)
-    p1 = np.zeros(n)
-    p2 = np.zeros(n)
-    pn = np.zeros(n, np.int64)
+    s1 = np.zeros(n)
+    s2 = np.zeros(n)
+    sn = np.zeros(n, np.int64)
     for t in range(t_len):
-        j = t % window
-        if j == 0 and t > 0:
-            cur1, prev1 = prev1, cur1
-            cur2, prev2 = prev2, cur2
-            curn, prevn = prevn, curn
-        if j == 0:
-            p1[:] = 0.0
-            p2[:] = 0.0
-            pn[:] = 0
-        full = t >= window
-        c = 0
         for i in range(n):
             v = r[t, i]
-            if v == v and abs(v) != np.inf:
-                xv = v - centre[i]
-                x[t, i] = xv
-                p1[i] += xv
-                p2[i] += xv * xv
-                pn[i] += 1
-            cur1[j, i] = p1[i]
-            cur2[j, i] = p2[i]
-            curn[j, i] = pn[i]
-            s1 = p1[i]
-            s2 = p2[i]
-            sn = pn[i]
-            if full:
-                s1 += prev1[window - 1, i] - prev1[j, i]
-                s2 += prev2[window - 1, i] - prev2[j, i]
-                sn += prevn[window - 1, i] - prevn[j, i]
-            if t >= window - 1 and sn == window and members[t, i]:
-                m = s1 / window
-                var = s2 / window - m * m
+            good = v == v and abs(v) != np.inf
+            ok[t, i] = good
+            x[t, i] = v - centre[i] if good else 0.0
+        if t >= window and t % window == 0:
+            s1[:] = 0.0
+            s2[:] = 0.0
+            sn[:] = 0
+            for u in range(t - window + 1, t + 1):
+                for i in range(n):
+                    xv = x[u, i]
+                    s1[i] += xv
+                    s2[i] += xv * xv
+                    sn[i] += ok[u, i]
+        else:
+            for i in range(n):
+                xv = x[t, i]
+                s1[i] += xv
+                s2[i] += xv * xv
+                sn[i] += ok[t, i]
+            if t >= window:
+                for i in range(n):
+                    xo = x[t - window, i]
+                    s1[i] -= xo
+                    s2[i] -= xo * xo
+                    sn[i] -= ok[t - window, i]
+        c = 0
+        for i in range(n):
+            iv = 0.0
+            if t >= window - 1 and sn[i] == window and members[t, i]:
+                m = s1[i] / window
+                var = s2[i] / window - m * m
                 if var > min_var:
-                    inv[t, i] = 1.0 / np.sqrt(var)
+                    iv = 1.0 / np.sqrt(var)
                     c += 1
+            inv[t, i] = iv
         counts[t] = c
     return x, inv, counts
+
+
+def _banded_average(
+    x: np.ndarray, inv_sd: np.ndarray, counts: np.ndarray, window: int, b: int, out: np.ndarray
+) -> None:
+    """Fill ``out[t] = (var_s A_s(t) - N_t) / (N_t (N_t - 1))`` block by block of end dates."""
+    t_len = x.shape[0]
+    w_idx = np.arange(window)
+    for lo in range(window - 1, t_len, b):
+        hi = min(lo + b, t_len)
+        k = hi - lo
+        # rows lo-w+1 .. hi-1 against the end dates lo .. hi-1: M[s, j] = sum_i x_si / s_i(lo+j)
+        m = x[lo - window + 1 : hi] @ inv_sd[lo:hi].T
+        band = m[w_idx[:, None] + np.arange(k)[None, :], np.arange(k)[None, :]]  # (w, k)
+        v = band.var(axis=0)
+        nn = counts[lo:hi].astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[lo:hi] = np.where(nn >= 2, (v - nn) / (nn * (nn - 1.0)), np.nan)
 
 
 def average_correlation(
@@ -197,11 +215,15 @@ def average_correlation(
     *,
     block: int | None = None,
     use_numba: bool | None = None,
+    blas_threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rolling average pairwise correlation and the number of stocks it covers, each (T,).
 
     See the module docstring for the identity. NaN where fewer than 2 stocks are eligible or
-    before the first full window.
+    before the first full window. ``block``: end dates per matrix product (default
+    ``max(window, 64)``); ``blas_threads``: cap BLAS threads for the products (each is small,
+    about ``2 (block + window) block N`` flops, so on a busy machine 1 thread can be faster);
+    ``use_numba``: force the compiled or the numpy path (default: numba when installed).
     """
     if window < 2:
         raise ValueError("window must be >= 2 sessions")
@@ -226,18 +248,13 @@ def average_correlation(
             inv_sd = np.where(elig, 1.0 / np.sqrt(np.where(elig, var, 1.0)), 0.0)
         x, _, _ = _centred(r)  # invalid cells only ever meet zero weights
     b = max(int(block or max(window, 64)), 1)
-    first = window - 1
-    w_idx = np.arange(window)
-    for lo in range(first, t_len, b):
-        hi = min(lo + b, t_len)
-        k = hi - lo
-        # rows lo-w+1 .. hi-1 against the end dates lo .. hi-1: M[s, j] = sum_i x_si / s_i(lo+j)
-        m = x[lo - window + 1 : hi] @ inv_sd[lo:hi].T
-        band = m[w_idx[:, None] + np.arange(k)[None, :], np.arange(k)[None, :]]  # (w, k)
-        v = band.var(axis=0)
-        nn = counts[lo:hi].astype(np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[lo:hi] = np.where(nn >= 2, (v - nn) / (nn * (nn - 1.0)), np.nan)
+    if blas_threads is None:
+        _banded_average(x, inv_sd, counts, window, b, out)
+    else:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=blas_threads, user_api="blas"):
+            _banded_average(x, inv_sd, counts, window, b, out)
     return out, counts
 
 
