@@ -22,6 +22,7 @@ def load_market(
     securities: Path | None,
     membership: Path | None,
     fundamentals: Path | None,
+    benchmarks: Path | None = None,
 ) -> Market:
     """The market the report runs on: explicit files, else a store, else the embedded sample."""
     from counterweight.errors import ConfigError
@@ -31,40 +32,20 @@ def load_market(
             raise ConfigError(
                 "give either --store or --prices (with its companion files), not both"
             )
-        from counterweight.data.build import build_market
-        from counterweight.data.importers import (
-            read_caps,
-            read_fundamentals,
-            read_membership,
-            read_prices,
-            read_securities,
-        )
-        from counterweight.market import Provenance
+        from counterweight.data import market_from_files
 
-        return build_market(
-            read_prices(prices),
-            caps=None if caps is None else read_caps(caps),
-            securities=None if securities is None else read_securities(securities),
-            membership=None if membership is None else read_membership(membership),
-            fundamentals=None if fundamentals is None else read_fundamentals(fundamentals),
-            provenance=Provenance(
-                sources=tuple(
-                    f"{label}: {p}"
-                    for label, p in (
-                        ("prices", prices),
-                        ("caps", caps),
-                        ("securities", securities),
-                        ("membership", membership),
-                        ("fundamentals", fundamentals),
-                    )
-                    if p is not None
-                ),
-                name=f"files ({prices.name})",
-            ),
-            caps_file=None if caps is None else str(caps),
+        return market_from_files(
+            prices,
+            caps=caps,
+            securities=securities,
+            membership=membership,
+            fundamentals=fundamentals,
+            benchmarks=benchmarks,
         )
-    if any(p is not None for p in (caps, securities, membership, fundamentals)):
-        raise ConfigError("--caps, --securities, --membership and --fundamentals need --prices")
+    if any(p is not None for p in (caps, securities, membership, fundamentals, benchmarks)):
+        raise ConfigError(
+            "--caps, --securities, --membership, --fundamentals and --benchmarks need --prices"
+        )
     if store is not None:
         return Market.from_store(str(store))
     from counterweight import load_sample
@@ -110,6 +91,10 @@ def register(app: typer.Typer) -> None:
         fundamentals: Annotated[
             Path | None, typer.Option(help="Your fundamentals snapshots (for valuation).")
         ] = None,
+        benchmarks: Annotated[
+            Path | None,
+            typer.Option(help="Your reference ETF prices (SPY, RSP, ...; with --prices)."),
+        ] = None,
         group: Annotated[
             list[str] | None,
             typer.Option("--group", help="Custom basket NAME=T1,T2,... (repeatable)."),
@@ -146,7 +131,7 @@ def register(app: typer.Typer) -> None:
         from counterweight.report.main_report import build_report
 
         groups = [parse_group_spec(s) for s in (group or [])]
-        market = load_market(store, prices, caps, securities, membership, fundamentals)
+        market = load_market(store, prices, caps, securities, membership, fundamentals, benchmarks)
         long_market = None
         if long_history and store is None and prices is None:
             from counterweight import load_sample
