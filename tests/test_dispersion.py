@@ -136,3 +136,18 @@ def test_blas_thread_cap_gives_the_same_numbers():
     b, cb = ds.average_correlation(r, m, 10, blas_threads=1)
     np.testing.assert_array_equal(ca, cb)
     np.testing.assert_allclose(a, b, rtol=1e-12, equal_nan=True)
+
+
+def test_pure_python_kernel_matches_numpy_path():
+    """Without numba the same loop runs as plain Python: check it on a tiny panel."""
+    r, m = _returns(13, t=30, n=5)
+    kernel = getattr(ds._inv_sd_loop, "py_func", ds._inv_sd_loop)
+    _, _, centre = ds._centred(r)
+    x, inv, cnt = kernel(r, centre, m, 6, ds.MIN_VARIANCE)
+    n, _, var = ds.window_moments(r, 6)
+    elig = (n == 6) & (var > ds.MIN_VARIANCE) & m
+    elig[:5] = False
+    np.testing.assert_array_equal(cnt, elig.sum(axis=1))
+    np.testing.assert_allclose(inv[elig], 1 / np.sqrt(var[elig]), rtol=1e-9)
+    assert np.all(inv[~elig] == 0)
+    np.testing.assert_allclose(x, np.where(np.isfinite(r), r - centre, 0.0), rtol=0, atol=1e-15)

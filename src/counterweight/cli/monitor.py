@@ -6,6 +6,7 @@ when at least one guardrail became active on this run, 2 for bad input or config
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -247,7 +248,7 @@ def monitor(
                             {**e, "date": e["date"].date().isoformat()}
                             for e in events.to_dict(orient="records")
                         ],
-                        "guardrails": [h.guardrail.__dict__ for h in result.guardrails],
+                        "guardrails": [asdict(h.guardrail) for h in result.guardrails],
                     },
                 )
             return
