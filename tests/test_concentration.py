@@ -217,3 +217,28 @@ def test_portfolio_concentration_series_and_errors() -> None:
     assert row["IT + Comm"] == pytest.approx(1.0)
     with pytest.raises(InputError):
         portfolio_concentration(pd.Series({"A": 0.5, "B": -0.1}))
+
+
+def test_portfolio_of_index_weights_matches_index_history() -> None:
+    m = synthetic_market()
+    caps = m.caps_frame().where(m.members_frame())
+    weights = caps.div(caps.sum(axis=1), axis=0)
+    port = portfolio_concentration(weights, securities=m.securities)
+    index = concentration_history(m)
+    pd.testing.assert_frame_equal(
+        port.measures, index.measures, check_freq=False, check_names=False
+    )
+    pd.testing.assert_frame_equal(port.sectors, index.sectors, check_freq=False, check_names=False)
+
+
+def test_three_share_classes_merge() -> None:
+    dates = pd.bdate_range("2024-01-01", periods=1)
+    cols = ["A1", "A2", "A3", "B", "C"]
+    px = pd.DataFrame(1.0, index=dates, columns=cols)
+    caps = pd.DataFrame([[10.0, 10.0, 10.0, 40.0, 30.0]], index=dates, columns=cols)
+    sec = pd.DataFrame({"issuer": ["A", "A", "A", "B", "C"]}, index=cols)
+    row = concentration_history(
+        Market.from_frames(px, caps=caps, securities=sec), groups=[]
+    ).measures.iloc[0]
+    assert row["top1"] == pytest.approx(0.4) and row["top5"] == pytest.approx(1.0)
+    assert row["hhi"] == pytest.approx(0.3**2 + 0.4**2 + 0.3**2) and row["n_names"] == 3

@@ -18,6 +18,7 @@ from counterweight.measure.leadership import (
     contributions_by,
     daily_weights,
     etf_pairs,
+    etf_window_returns,
     group_breadth,
     group_daily_returns,
     group_labels,
@@ -219,3 +220,35 @@ def test_sector_returns_and_etf_pairs() -> None:
     pairs = etf_pairs(bm, [("EW-CW", "RSP", "SPY"), ("missing", "XYZ", "SPY")], [w])
     assert list(pairs.index) == ["EW-CW"]
     assert pairs.loc["EW-CW", "ALL"] == pytest.approx(53 / 50 - 104 / 100)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 500),
+    st.sampled_from(["1W", "1M", "3M", "6M", "YTD", "MTD", "QTD", "1Y", "10D"]),
+)
+def test_window_anchor_is_last_close_on_or_before_offset(end_pos: int, spec: str) -> None:
+    dates = pd.bdate_range("2022-01-03", periods=800).drop(
+        pd.to_datetime(["2022-07-04", "2023-01-02"])
+    )
+    end = dates[200 + end_pos]
+    w = resolve_window(dates, spec, end)
+    assert w.end == end and w.start < w.end
+    assert dates[w.start_pos] == w.start and dates[w.end_pos] == w.end
+    # no trading date lies strictly between the anchor and the calendar offset
+    from counterweight.measure.leadership import _anchor_date
+
+    anchor = _anchor_date(spec, end)
+    assert anchor is not None and w.start <= anchor
+    assert not ((dates > w.start) & (dates <= anchor)).any()
+
+
+def test_etf_windows_use_the_etf_calendar() -> None:
+    stock_dates = pd.bdate_range("2024-01-01", periods=10)
+    etf_idx = stock_dates.drop(stock_dates[[3]])  # the ETF has no price on one stock date
+    bm = pd.DataFrame({"SPY": np.arange(100.0, 109.0)}, index=etf_idx)
+    w = resolve_window(stock_dates, f"{stock_dates[4].date()}:{stock_dates[-1].date()}")
+    assert w.start == stock_dates[3]
+    got = etf_window_returns(bm, ["SPY"], [w]).iloc[0, 0]
+    # start falls back to the last ETF close on or before the window start (stock_dates[2])
+    assert got == pytest.approx(108.0 / 102.0 - 1)
