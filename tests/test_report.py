@@ -228,3 +228,39 @@ def test_terminal_report_does_not_import_plotly() -> None:
         "assert 'plotly' not in sys.modules, 'plotly imported without --html'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_minimal_user_data_renders_everywhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Prices and caps only: no sectors, no ETFs, no fundamentals; every renderer copes."""
+    rng = np.random.default_rng(9)
+    dates = pd.bdate_range("2024-01-02", periods=120)
+    px = pd.DataFrame(
+        100 * np.cumprod(1 + rng.normal(0, 0.01, (120, 3)), axis=0),
+        index=dates,
+        columns=["AAPL", "XOM", "KO"],
+    )
+    px.index.name = "date"
+    px.to_csv(tmp_path / "p.csv")
+    pd.DataFrame(
+        {"date": "2024-01-03", "ticker": ["AAPL", "XOM", "KO"], "market_cap": [3e12, 4e11, 2e11]}
+    ).to_csv(tmp_path / "c.csv", index=False)
+    html, js = tmp_path / "r.html", tmp_path / "r.json"
+    code = main(
+        [
+            "report",
+            "--prices",
+            str(tmp_path / "p.csv"),
+            "--caps",
+            str(tmp_path / "c.csv"),
+            "--html",
+            str(html),
+            "--json",
+            str(js),
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "nan" not in out and "Valuation" not in out and "no fundamentals" in out
+    assert html.stat().st_size > 100_000 and json.loads(js.read_text())["valuation"] is None

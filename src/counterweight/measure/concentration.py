@@ -253,8 +253,19 @@ class ConcentrationHistory:
             for c in self.sectors.columns
             if self.sectors[c].notna().any()
         ]
-        if not rows:
-            return pd.DataFrame()
+        if not rows:  # no sector data: an empty table with the usual columns
+            cols = [
+                "date",
+                "current",
+                "average",
+                "percentile",
+                "min",
+                "max",
+                "max_date",
+                "since",
+                "n_obs",
+            ]
+            return pd.DataFrame(columns=cols, index=pd.Index([], name="name"))
         return pd.DataFrame(rows).set_index("name").sort_values("current", ascending=False)
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from counterweight.report.html import Section
 from counterweight.report.main_report import MainReport
-from counterweight.report.terminal import MEASURE_LABELS, num, pct
+from counterweight.report.terminal import MEASURE_LABELS, num, pct, txt
 
 COLORS = {
     "Mag 7": "#d1495b",
@@ -110,7 +110,7 @@ def concentration_section(rep: MainReport) -> Section:
     holdings = pd.DataFrame(
         {
             "tickers": th["tickers"].astype(str).to_numpy(),
-            "sector": th["sector"].astype(str).to_numpy(),
+            "sector": [txt(v) for v in th["sector"]],
             "weight": [pct(v, 2) for v in th["weight"]],
             "cumulative": [pct(v, 1) for v in th["cumulative"]],
         },
@@ -280,8 +280,11 @@ def contributions_section(rep: MainReport) -> Section:
     )
 
 
-def sectors_section(rep: MainReport) -> Section:
+def sectors_section(rep: MainReport) -> Section | None:
     import plotly.graph_objects as go
+
+    if rep.sector_summary.empty:
+        return None
 
     sw = rep.concentration.sectors
     order = list(rep.sector_summary.index)
@@ -378,11 +381,10 @@ def main_sections(rep: MainReport) -> list[Section]:
         leadership_section(rep),
         equal_vs_cap_section(rep),
         contributions_section(rep),
-        sectors_section(rep),
     ]
-    val = valuation_section(rep)
-    if val is not None:
-        sections.append(val)
+    for optional in (sectors_section(rep), valuation_section(rep)):
+        if optional is not None:
+            sections.append(optional)
     notes = [*rep.skipped_windows, *rep.notes]
     if notes:
         from html import escape

@@ -186,9 +186,9 @@ def build_report(
         {
             "name": [str(i) if issuer_level else str(name_of.get(i, i)) for i in top_c.index],
             "sector": [
-                str(m.securities["sector"][issuer_of == i].iloc[0])
+                m.securities["sector"][issuer_of == i].iloc[0]
                 if issuer_level
-                else str(m.securities["sector"].get(i))
+                else m.securities["sector"].get(i)
                 for i in top_c.index
             ],
             "contribution": top_c.to_numpy(),

@@ -28,6 +28,17 @@ def pct(x: Any, digits: int = 1, signed: bool = False) -> str:
     return f"{v:+.{digits}%}" if signed else f"{v:.{digits}%}"
 
 
+def txt(x: Any) -> str:
+    """A label as text; missing (None, NaN, "nan") as an en dash."""
+    if (
+        x is None
+        or (isinstance(x, float) and not math.isfinite(x))
+        or str(x) in ("nan", "None", "")
+    ):
+        return "–"
+    return str(x)
+
+
 def num(x: Any, digits: int = 1) -> str:
     try:
         v = float(x)
@@ -124,7 +135,7 @@ def holdings_table(rep: MainReport) -> Table:
         t.add_row(
             str(row["name"]),
             str(row["tickers"]),
-            str(row["sector"]),
+            txt(row["sector"]),
             pct(row["weight"], 2),
             pct(row["cumulative"]),
         )
@@ -206,7 +217,7 @@ def contributions_tables(rep: MainReport) -> list[Table]:
     for _, row in rep.contributions_top.iterrows():
         t.add_row(
             str(row["name"]),
-            str(row["sector"]),
+            txt(row["sector"]),
             pct(row["contribution"], 2, True),
             pct(row["share_of_return"], 0),
         )
@@ -238,7 +249,9 @@ def pairs_table(rep: MainReport) -> Table:
     return t
 
 
-def sectors_table(rep: MainReport) -> Table:
+def sectors_table(rep: MainReport) -> Table | None:
+    if rep.sector_summary.empty:
+        return None
     w = rep.contribution_window
     t = _table(
         f"Sectors: weight today vs history; {w.label} returns",
