@@ -189,15 +189,6 @@ def previous_close_base(base: np.ndarray, held: np.ndarray) -> np.ndarray:
     return out
 
 
-def effective_weights(base_prev: np.ndarray, returns: np.ndarray) -> np.ndarray:
-    """``w_ti = b_{t-1,i} / sum_j b_{t-1,j}`` over names with a base and a return on day t."""
-    active = np.isfinite(base_prev) & np.isfinite(returns)
-    b = np.where(active, base_prev, 0.0)
-    total = b.sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(active & (total > 0), b / total, np.nan)
-
-
 def basket_returns(base_prev: np.ndarray, returns: np.ndarray) -> np.ndarray:
     """Daily return of one basket (T,): weighted mean of returns, NaN on days with nothing held."""
     active = np.isfinite(base_prev) & np.isfinite(returns)
