@@ -170,3 +170,17 @@ def test_compound_and_participation_brute_force():
             if m[t, i] and np.isfinite(p[t, i]) and np.isfinite(p[t - 5, i])
         ]
         assert part[t] == pytest.approx(np.mean([x > c[t] for x in rets]))
+
+
+@pytest.mark.parametrize("use_numba", [True, False])
+def test_bad_print_and_flat_prices(use_numba):
+    p, m, _ = _panel(7, t=400, n=6, gap_rate=0.0)
+    p[5, 2] = 1e12  # a bad print far before the windows checked (leak <= ANCHOR_EVERY + 1 windows)
+    p[60:, 3] = 42.0  # a halted stock: price equals its average, never "above"
+    p[70, 4] = np.inf  # an infinite price is not a price
+    a, e = br.above_moving_average_counts(p, m, 20, use_numba=use_numba)
+    p_ref = np.where(np.isfinite(p), p, np.nan)
+    ba, be = _brute_above(p_ref, m, 20)
+    np.testing.assert_array_equal(e, be)
+    start = 5 + (br.ANCHOR_EVERY + 1) * 20
+    np.testing.assert_array_equal(a[start:], ba[start:])

@@ -17,7 +17,7 @@ has left the window; prices from before the ticker joined the index do count tow
 average. Shares are fractions; a date with no eligible member is NaN.
 
 The moving-average kernel streams the panel once (compiled with numba when installed, a
-cumulative-sum numpy path otherwise); highs and lows use the van Herk / Gil-Werman block
+numpy path of block-local window sums otherwise); highs and lows use the van Herk / Gil-Werman block
 algorithm, O(T N) for any window.
 """
 
@@ -40,6 +40,11 @@ except ImportError:  # pragma: no cover - depends on the environment
     _numba = None
 
 HAVE_NUMBA = _numba is not None
+
+ANCHOR_EVERY = 8
+"""The streaming moving-average kernel recomputes its running sums exactly from the window's
+own rows every ``ANCHOR_EVERY`` windows (costing 1/ANCHOR_EVERY of a pass), so rounding from a
+bad print reaches at most ``ANCHOR_EVERY + 1`` windows further."""
 
 TIE_TOLERANCE = 1e-10
 """Relative margin by which a price must exceed its moving average to count as above it.
@@ -66,7 +71,8 @@ def _above_ma_loop(
     """One streaming pass: running sum and count of valid prices per ticker.
 
     Returns ``(above, eligible)`` counts per date (int64, shape (T,)). Above means
-    ``P * w - S > TIE_TOLERANCE * |S|`` (no division; see :data:`TIE_TOLERANCE`).
+    ``P * w - S > TIE_TOLERANCE * |S|`` (no division; see :data:`TIE_TOLERANCE`). The running
+    sums are recomputed from the window's own rows every :data:`ANCHOR_EVERY` windows.
     """
     t_len, n = prices.shape
     s = np.zeros(n)
@@ -79,10 +85,20 @@ def _above_ma_loop(
         ab = 0
         el = 0
         has_old = t >= window
-        old = prices[t - window] if has_old else prices[t]
+        if has_old and t % (window * ANCHOR_EVERY) == 0:  # re-anchor: exact sums of t-w+1 .. t-1
+            s[:] = 0.0
+            c[:] = 0
+            for u in range(t - window + 1, t):
+                for i in range(n):
+                    v = prices[u, i]
+                    if v - v == 0.0:
+                        s[i] += np.float64(v)
+                        c[i] += 1
+            has_old = False
+        old = prices[t - window] if t >= window else prices[t]
         for i in range(n):
             x = row[i]
-            fx = x == x
+            fx = x - x == 0.0  # finite: NaN - NaN and inf - inf are NaN
             si = s[i]
             ci = c[i]
             if fx:
@@ -90,7 +106,7 @@ def _above_ma_loop(
                 ci += 1
             if has_old:
                 o = old[i]
-                if o == o:
+                if o - o == 0.0:
                     si -= np.float64(o)
                     ci -= 1
             s[i] = si
@@ -104,21 +120,39 @@ def _above_ma_loop(
     return above, elig
 
 
-def _trailing_sum(x: np.ndarray, window: int) -> np.ndarray:
-    """sum_{s=t-w+1..t} x_s along axis 0 (partial sums for t < w-1)."""
-    c = np.cumsum(x, axis=0)
-    c[window:] -= c[:-window].copy()
-    return c
+def trailing_sum(x: np.ndarray, window: int) -> np.ndarray:
+    """``sum_{s=t-w+1..t} x_s`` along axis 0 from block-local prefix sums.
+
+    Time is cut into blocks of ``w`` rows with prefix sums ``g`` restarting at each block and
+    ``e`` the block's total broadcast to its rows. Then for ``t >= w``
+
+        sum_{t-w+1..t} = g_t + (e_{t-w} - g_{t-w})
+
+    (the prefix of ``t``'s block plus the suffix of the previous block after ``t-w``; zero when
+    the window is a whole block). Every term spans at most ``2w`` rows, so rounding never
+    carries over from distant history: one bad print (a return of +60,000%) cannot pollute
+    later windows as a running cumulative sum would. Rows before ``w`` hold sums from row 0.
+    """
+    t_len = x.shape[0]
+    pad = (-t_len) % window
+    xp = np.concatenate([x, np.zeros((pad, *x.shape[1:]), dtype=x.dtype)], axis=0)
+    g = np.cumsum(xp.reshape(-1, window, *x.shape[1:]), axis=1)
+    suffix = (g[:, -1:] - g).reshape(xp.shape)[:t_len]  # e - g: sum after row s in its block
+    g = g.reshape(xp.shape)[:t_len]
+    out = g.copy()
+    if t_len > window:
+        out[window:] += suffix[:-window]
+    return out
 
 
 def _above_ma_numpy(
     prices: np.ndarray, members: np.ndarray, window: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised twin of :func:`_above_ma_loop` (cumulative sums), used without numba."""
+    """Vectorised twin of :func:`_above_ma_loop` (block-local window sums), used without numba."""
     valid = np.isfinite(prices)
     x = np.where(valid, prices, 0.0).astype(np.float64)
-    total = _trailing_sum(x, window)
-    count = _trailing_sum(valid.astype(np.int64), window)
+    total = trailing_sum(x, window)
+    count = trailing_sum(valid.astype(np.int64), window)
     elig = valid & (count == window) & members
     above = elig & (x * window - total > TIE_TOLERANCE * np.abs(total))
     return above.sum(axis=1).astype(np.int64), elig.sum(axis=1).astype(np.int64)
@@ -148,8 +182,8 @@ def above_moving_average_counts(
 def moving_average(prices: np.ndarray, window: int) -> np.ndarray:
     """Trailing ``window``-session mean (T, N); NaN unless all ``window`` prices are finite."""
     valid = np.isfinite(prices)
-    total = _trailing_sum(np.where(valid, prices, 0.0).astype(np.float64), window)
-    count = _trailing_sum(valid.astype(np.int64), window)
+    total = trailing_sum(np.where(valid, prices, 0.0).astype(np.float64), window)
+    count = trailing_sum(valid.astype(np.int64), window)
     out = total / window
     out[count < window] = np.nan
     out[: window - 1] = np.nan
@@ -186,7 +220,7 @@ def highs_lows_counts(
     """
     p = np.asarray(prices, dtype=np.float64)
     valid = np.isfinite(p)
-    count = _trailing_sum(valid.astype(np.int64), window)
+    count = trailing_sum(valid.astype(np.int64), window)
     elig = valid & (count == window) & np.asarray(members, dtype=bool)
     elig[: window - 1] = False
     hi = _block_extreme(np.where(valid, p, -np.inf), window, np.maximum)
@@ -257,8 +291,8 @@ def compound(returns: np.ndarray, window: int) -> np.ndarray:
         return out
     logs = np.log1p(r)
     valid = np.isfinite(logs)
-    s = _trailing_sum(np.where(valid, logs, 0.0), window)
-    n = _trailing_sum(valid.astype(np.int64), window)
+    s = trailing_sum(np.where(valid, logs, 0.0), window)
+    n = trailing_sum(valid.astype(np.int64), window)
     full = (n == window) & (np.arange(len(r)) >= window - 1)
     out[full] = np.expm1(s[full])
     return out

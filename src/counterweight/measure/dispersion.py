@@ -23,7 +23,7 @@ Cost: the per-stock window moments come from cumulative sums (O(T N)); the windo
 ``A_s(t)`` are a banded product of the return panel with the (T, N) matrix of ``1 / s_i(t)``,
 done as one BLAS matrix product per block of end dates, O(T N w) flops in total and O(B N)
 memory. Returns are centred per stock on a median return first, which leaves every correlation
-unchanged, and window sums are block-local (see :func:`_trailing_sum`) so that rounding stays
+unchanged, and window sums are block-local (see :func:`~counterweight.measure.breadth.trailing_sum`) so that rounding stays
 local to each window.
 """
 
@@ -35,36 +35,11 @@ import numpy as np
 import pandas as pd
 
 from counterweight.market import Market
-from counterweight.measure.breadth import HAVE_NUMBA, njit_optional
+from counterweight.measure.breadth import HAVE_NUMBA, njit_optional, trailing_sum
 
 MIN_VARIANCE = 1e-14
 """Window return variances at or below this (returns as fractions) count as constant prices,
 for which correlation is undefined: such stocks are left out."""
-
-
-def _trailing_sum(x: np.ndarray, window: int) -> np.ndarray:
-    """``sum_{s=t-w+1..t} x_s`` along axis 0 from block-local prefix sums.
-
-    Time is cut into blocks of ``w`` rows with prefix sums ``g`` restarting at each block and
-    ``e`` the block's total broadcast to its rows. Then for ``t >= w``
-
-        sum_{t-w+1..t} = g_t + (e_{t-w} - g_{t-w})
-
-    (the prefix of ``t``'s block plus the suffix of the previous block after ``t-w``; zero when
-    the window is a whole block). Every term spans at most ``2w`` rows, so rounding never
-    carries over from distant history: one bad print (a return of +60,000%) cannot pollute
-    later windows as a running cumulative sum would. Rows before ``w`` hold sums from row 0.
-    """
-    t_len = x.shape[0]
-    pad = (-t_len) % window
-    xp = np.concatenate([x, np.zeros((pad, *x.shape[1:]), dtype=x.dtype)], axis=0)
-    g = np.cumsum(xp.reshape(-1, window, *x.shape[1:]), axis=1)
-    suffix = (g[:, -1:] - g).reshape(xp.shape)[:t_len]  # e - g: sum after row s in its block
-    g = g.reshape(xp.shape)[:t_len]
-    out = g.copy()
-    if t_len > window:
-        out[window:] += suffix[:-window]
-    return out
 
 
 def cross_sectional_dispersion(
@@ -121,9 +96,9 @@ def window_moments(returns: np.ndarray, window: int) -> tuple[np.ndarray, np.nda
     Rows before ``window - 1`` hold partial windows (their count is below ``window``).
     """
     x, valid, centre = _centred(returns)
-    n = _trailing_sum(valid.astype(np.int64), window)
-    s1 = _trailing_sum(x, window)
-    s2 = _trailing_sum(x * x, window)
+    n = trailing_sum(valid.astype(np.int64), window)
+    s1 = trailing_sum(x, window)
+    s2 = trailing_sum(x * x, window)
     m = s1 / np.maximum(n, 1)
     var = np.maximum(s2 / np.maximum(n, 1) - m * m, 0.0)
     return n, m + centre, var
@@ -138,7 +113,7 @@ def _inv_sd_loop(
 
     Window sums are running sums (add row ``t``, drop row ``t - w``) recomputed exactly from
     the window's rows every ``w`` rows, so rounding (a bad print of +60,000 %) never leaks
-    further than two windows, as with the block-local sums of :func:`_trailing_sum`.
+    further than two windows, as with the block-local sums of :func:`~counterweight.measure.breadth.trailing_sum`.
     """
     t_len, n = r.shape
     x = np.empty((t_len, n))
