@@ -228,10 +228,10 @@ def test_sector_returns_and_etf_pairs() -> None:
     st.sampled_from(["1W", "1M", "3M", "6M", "YTD", "MTD", "QTD", "1Y", "10D"]),
 )
 def test_window_anchor_is_last_close_on_or_before_offset(end_pos: int, spec: str) -> None:
-    dates = pd.bdate_range("2022-01-03", periods=800).drop(
+    dates = pd.bdate_range("2021-06-01", periods=900).drop(
         pd.to_datetime(["2022-07-04", "2023-01-02"])
     )
-    end = dates[200 + end_pos]
+    end = dates[300 + end_pos]  # at least a year of data before the end
     w = resolve_window(dates, spec, end)
     assert w.end == end and w.start < w.end
     assert dates[w.start_pos] == w.start and dates[w.end_pos] == w.end
