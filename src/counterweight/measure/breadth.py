@@ -82,39 +82,34 @@ def _above_ma_loop(
     for t in range(t_len):
         row = prices[t]
         mem = members[t]
-        ab = 0
-        el = 0
         has_old = t >= window
         if has_old and t % (window * ANCHOR_EVERY) == 0:  # re-anchor: exact sums of t-w+1 .. t-1
             s[:] = 0.0
             c[:] = 0
             for u in range(t - window + 1, t):
                 for i in range(n):
-                    v = prices[u, i]
-                    if v - v == 0.0:
-                        s[i] += np.float64(v)
-                        c[i] += 1
+                    v = np.float64(prices[u, i])
+                    f = v - v == 0.0  # finite: NaN - NaN and inf - inf are NaN
+                    s[i] += v if f else 0.0
+                    c[i] += f
             has_old = False
         old = prices[t - window] if t >= window else prices[t]
-        for i in range(n):
-            x = row[i]
-            fx = x - x == 0.0  # finite: NaN - NaN and inf - inf are NaN
-            si = s[i]
-            ci = c[i]
-            if fx:
-                si += np.float64(x)
-                ci += 1
-            if has_old:
-                o = old[i]
-                if o - o == 0.0:
-                    si -= np.float64(o)
-                    ci -= 1
+        sub = 1.0 if has_old else 0.0
+        isub = 1 if has_old else 0
+        ab = 0
+        el = 0
+        for i in range(n):  # branch-free body so that the compiler can vectorise it
+            x = np.float64(row[i])
+            fx = x - x == 0.0
+            o = np.float64(old[i])
+            fo = o - o == 0.0
+            si = s[i] + (x if fx else 0.0) - sub * (o if fo else 0.0)
+            ci = c[i] + fx - isub * fo
             s[i] = si
             c[i] = ci
-            if fx and ci == window and mem[i]:
-                el += 1
-                if np.float64(x) * window - si > TIE_TOLERANCE * abs(si):
-                    ab += 1
+            e = fx and ci == window and mem[i]
+            el += e
+            ab += e and (x * window - si > TIE_TOLERANCE * abs(si))
         above[t] = ab
         elig[t] = el
     return above, elig
