@@ -114,3 +114,19 @@ def test_estimate_error_is_zero_when_holdings_constant() -> None:
     ] *= 0.9
     out = estimate_error(prices, frame)
     assert out["mean_error"].item() == pytest.approx((1 / 0.9 - 1) / 2, rel=1e-12)
+
+
+def test_equal_caps_with_different_quotes_are_company_level() -> None:
+    # 2024-10-10 in the sample: Fox's classes carry the same company cap although their quoted
+    # prices differ by 8% (the source priced all shares at one class's price)
+    snaps = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2024-10-10"] * 2),
+            "ticker": ["FOX", "FOXA"],
+            "price": [38.49, 41.74],
+            "market_cap": [1.835873e10, 1.835876e10],
+        }
+    )
+    out, _ = split_company_level_caps(snaps, {"FOX": "Fox", "FOXA": "Fox"})
+    assert out["market_cap"].sum() == pytest.approx((1.835873e10 + 1.835876e10) / 2, rel=1e-15)
+    assert set(out["cap_basis"]) == {"company-level split equally"}

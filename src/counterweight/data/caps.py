@@ -22,10 +22,13 @@ not matter: prices are split-adjusted.
 Share classes
 -------------
 Some sources (the sample's) report the *whole company's* cap on every share class: GOOGL and GOOG
-each carry Alphabet's cap (the class price x all shares). :func:`split_company_level_caps`
-detects that case per issuer and date — the implied share counts ``cap / price`` of the classes
-agree within a tolerance — and replaces it by the company cap (mean of the class figures)
-divided equally among the classes, so that summing the classes gives the company once.
+each carry Alphabet's cap. :func:`split_company_level_caps` detects that case per issuer and
+date — either the classes' caps agree within a tolerance (the source multiplied all shares by
+one price) or their implied share counts ``cap / price`` do (it multiplied all shares by each
+class's price) — and replaces it by the company cap (mean of the class figures) divided equally
+among the classes, so that summing the classes gives the company once. Caps that really are per
+class differ by the classes' share counts (Alphabet's A and C classes differ by about 5%, News
+Corp's by a factor of two), far outside the 1% tolerance.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-COMPANY_LEVEL_TOL = 0.005
+COMPANY_LEVEL_TOL = 0.01
 
 
 def split_company_level_caps(
@@ -47,8 +50,8 @@ def split_company_level_caps(
     """Split company-level caps reported on each share class; returns (snapshots, notes).
 
     ``snapshots`` has columns date, ticker, market_cap and price (the quoted price). For each
-    (date, issuer) with several classes whose implied share counts (market_cap / price) agree
-    within ``tol`` (relative), each class gets mean(market_cap) / n_classes. Other rows are kept.
+    (date, issuer) with several classes whose caps, or implied share counts (market_cap / price),
+    agree within ``tol`` (relative), each class gets mean(market_cap) / n_classes. Other rows are kept.
     A ``cap_basis`` column records "reported" or "company-level split equally".
     """
     out = snapshots.copy()
@@ -62,10 +65,13 @@ def split_company_level_caps(
     if not multi.any():
         return out.drop(columns="_issuer"), notes
     sub = out[multi]
-    implied = sub["market_cap"] / sub["price"]
-    grp = implied.groupby([sub["date"], sub["_issuer"]])
-    spread = grp.transform("max") / grp.transform("min") - 1.0
-    company = spread <= tol
+    keys = [sub["date"], sub["_issuer"]]
+
+    def spread(values: pd.Series) -> pd.Series:
+        grp = values.groupby(keys)
+        return grp.transform("max") / grp.transform("min") - 1.0
+
+    company = (spread(sub["market_cap"]) <= tol) | (spread(sub["market_cap"] / sub["price"]) <= tol)
     idx = sub.index[company.to_numpy()]
     if len(idx):
         g = out.loc[idx].groupby(["date", "_issuer"])["market_cap"]
