@@ -197,7 +197,12 @@ def test_cli_flows_note_unclassified(tmp_path, capsys):
         "date,fund,flow_usd\n2026-07-28,RSP,1e9\n2026-07-29,SPY,-5e8\n2026-07-29,ZZZQ,1\n"
     )
     out = tmp_path / "o.json"
-    code = main(["monitor", "--sample", "--flows", str(flows), "--json", str(out)])
+    page = tmp_path / "monitor.html"
+    code = main(
+        ["monitor", "--sample", "--flows", str(flows), "--json", str(out), "--html", str(page)]
+    )
+    text = page.read_text()
+    assert "Breadth history" in text and "Correlation history" in text and "plotly" in text
     assert code in (0, 3)
     data = json.loads(out.read_text())
     flow = next(s for s in data["signals"] if s["signal"] == "flows.diversified_minus_cap_1m")

@@ -270,6 +270,17 @@ def monitor(
         )
     if json_out is not None:
         atomic_write_json(json_out, payload)
+    if html is not None:
+        from counterweight.report.html import render_html, write_html
+        from counterweight.report.monitor_section import monitor_sections
+
+        doc = render_html(
+            "Rotation monitor",
+            monitor_sections(result, alerts),
+            result.provenance,
+            subtitle=f"as of {result.as_of.date()}",
+        )
+        write_html(html, doc)
     changed = [a for a in alerts if a.status in ("fired", "cleared")]
     if webhook is not None and changed:
         res = post_json(webhook, payload, timeout=webhook_timeout, retries=max(webhook_retries, 0))
