@@ -183,6 +183,9 @@ def monitor(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the readings and alerts as JSON.")
     ] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Write a self-contained HTML page with the monitor charts.")
+    ] = None,
     flows: Annotated[
         Path | None, typer.Option(help="Fund flows CSV: date, fund, flow_usd.")
     ] = None,
