@@ -97,6 +97,18 @@ def test_default_config_parses_and_documents_every_guardrail():
             "regime.votes[0].broadening",
         ),
         ({"regime": {"votes": []}}, "regime.votes"),
+        (
+            {"regime": {"votes": [{"signal": "a", "broadening": "> 0.5", "narrowing": "< 0.6"}]}},
+            "overlap",
+        ),
+        (
+            {"regime": {"votes": [{"signal": "a", "broadening": ">= 0.5", "narrowing": "<= 0.5"}]}},
+            "overlap",
+        ),
+        (
+            {"regime": {"votes": [{"signal": "a", "broadening": "> 0.5", "narrowing": "> 0.7"}]}},
+            "overlap",
+        ),
         ({"bogus": {}}, "bogus"),
         ({"shocks": {"k": -1}}, "shocks.k"),
         ({"flows": {"classes": {"XYZ": "growth"}}}, "flows.classes.XYZ"),
@@ -108,6 +120,18 @@ def test_config_errors_name_the_key(data, key):
         from counterweight.monitor.flows import fund_classes
 
         fund_classes(cfg.flow_classes)
+
+
+def test_conditions_overlap_brute_force():
+    from counterweight.monitor.config import COMPARISONS, conditions_overlap
+
+    grid = np.linspace(-1, 1, 81)
+    for op1 in COMPARISONS:
+        for op2 in COMPARISONS:
+            for c1 in (-0.5, 0.0, 0.5):
+                for c2 in (-0.5, 0.0, 0.5):
+                    both = any(COMPARISONS[op1](x, c1) and COMPARISONS[op2](x, c2) for x in grid)
+                    assert conditions_overlap((op1, c1), (op2, c2)) == both, (op1, c1, op2, c2)
 
 
 def test_load_config_file_errors(tmp_path):

@@ -111,6 +111,16 @@ def _float(value: Any, key: str) -> float:
     return float(value)
 
 
+def conditions_overlap(a: tuple[str, float], b: tuple[str, float]) -> bool:
+    """Whether some value meets both conditions (e.g. '> 0.5' and '< 0.6' do)."""
+    lower = [c for c in (a, b) if c[0] in (">", ">=")]
+    upper = [c for c in (a, b) if c[0] in ("<", "<=")]
+    if len(lower) != 1:  # both bound the same side: they always share values
+        return True
+    (lop, lo), (uop, hi) = lower[0], upper[0]
+    return lo < hi or (lo == hi and lop == ">=" and uop == "<=")
+
+
 def _parse_votes(regime: Mapping[str, Any]) -> tuple[tuple[Vote, ...], int]:
     margin = _int(regime.get("margin", 1), "regime.margin", 1)
     raw = regime.get("votes", [])
@@ -129,6 +139,10 @@ def _parse_votes(regime: Mapping[str, Any]) -> tuple[tuple[Vote, ...], int]:
         n = parse_condition(v["narrowing"], f"{where}.narrowing") if "narrowing" in v else None
         if b is None and n is None:
             raise ConfigError(f"{where}: give 'broadening' and/or 'narrowing' conditions")
+        if b is not None and n is not None and conditions_overlap(b, n):
+            raise ConfigError(
+                f"{where}: 'broadening' and 'narrowing' conditions overlap; a value could vote both ways"
+            )
         votes.append(Vote(sig, b, n, on, str(v.get("label", ""))))
     return tuple(votes), margin
 

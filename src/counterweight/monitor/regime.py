@@ -83,8 +83,8 @@ def _rule_text(v: Vote) -> str:
 
 
 def cast_vote(v: Vote, value: float, percentile: float) -> int:
-    """+1 / -1 / 0 for one vote (broadening checked first; both holding is a config error
-    caught by the thresholds' order in practice, and counts as broadening)."""
+    """+1 / -1 / 0 for one vote; NaN is neutral. (The config rejects overlapping conditions,
+    so at most one holds.)"""
     x = percentile if v.on == "percentile" else value
     if not np.isfinite(x):
         return 0
