@@ -328,3 +328,22 @@ def test_report_sections_have_breadth_and_correlation_charts(result):
     assert len(secs[2].figures[0].data) == 2
     assert any(cap == "Guardrails" for cap, _ in secs[0].tables)
     assert "Rotation monitor" in render_html("t", secs)
+
+
+def test_regime_history_matches_the_call_on_each_date(result):
+    from counterweight.monitor.regime import expanding_percentile, regime_call
+
+    h = result.regime_history
+    for d in h.index[::23]:
+        c = regime_call(result.signals, result.config, d)
+        assert (c.call, c.broadening, c.narrowing) == (
+            h.loc[d, "call"],
+            h.loc[d, "broadening"],
+            h.loc[d, "narrowing"],
+        )
+    x = np.array([3.0, np.nan, 1.0, 2.0, 2.0, 5.0])
+    ref = [
+        np.nan if np.isnan(v) else np.mean(x[: t + 1][np.isfinite(x[: t + 1])] <= v)
+        for t, v in enumerate(x)
+    ]
+    np.testing.assert_allclose(expanding_percentile(x), ref, equal_nan=True)

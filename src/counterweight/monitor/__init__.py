@@ -27,7 +27,7 @@ from counterweight.market import Market, Provenance
 from counterweight.monitor.alerts import AlertStatus
 from counterweight.monitor.config import MonitorConfig, load_config
 from counterweight.monitor.guardrails import GuardrailHistory, evaluate_all, replay
-from counterweight.monitor.regime import RegimeCall, regime_call
+from counterweight.monitor.regime import RegimeCall, regime_call, regime_history
 from counterweight.monitor.signals import SignalSet, compute_signals
 
 
@@ -58,6 +58,7 @@ class MonitorResult:
     guardrails: list[GuardrailHistory]
     config: MonitorConfig
     provenance: Provenance
+    regime_history: pd.DataFrame  # date x votes, broadening, narrowing, score, call
 
     def replay(self, start: Any = None, end: Any = None) -> pd.DataFrame:
         """Fire / clear events of every guardrail between ``start`` and ``end``."""
@@ -102,6 +103,7 @@ def run_monitor(
         guardrails=evaluate_all(cfg.guardrails, signals),
         config=cfg,
         provenance=market.provenance,
+        regime_history=regime_history(signals, cfg),
     )
 
 

@@ -10,6 +10,7 @@ The votes are returned with the call so a reader can see exactly why.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,3 +132,57 @@ def regime_call(signals: SignalSet, config: MonitorConfig, as_of: pd.Timestamp) 
     return RegimeCall(
         call, b, n, neutral, abstained, config.margin, tuple(results), pd.Timestamp(as_of)
     )
+
+
+def expanding_percentile(values: np.ndarray) -> np.ndarray:
+    """Per date, the share of finite observations up to that date that are <= its value.
+
+    The same definition as a reading's percentile, on every date (NaN where the value is NaN).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    out = np.full(len(v), np.nan)
+    seen: list[float] = []
+    for t, x in enumerate(v):
+        if not np.isfinite(x):
+            continue
+        bisect.insort(seen, float(x))
+        out[t] = bisect.bisect_right(seen, float(x)) / len(seen)
+    return out
+
+
+def regime_history(signals: SignalSet, config: MonitorConfig) -> pd.DataFrame:
+    """The call on every date: one column per vote (+1 / -1 / 0, NaN when abstaining), the
+    ``broadening`` and ``narrowing`` counts, ``score`` (their difference) and ``call``.
+
+    Row ``t`` uses data up to ``t`` only, so it equals :func:`regime_call` run on that date
+    (a signal without a value on ``t`` uses its last earlier value, as a reading does).
+    """
+    index = next(iter(signals)).series.index
+    cols: dict[str, np.ndarray] = {}
+    for k, v in enumerate(config.votes):
+        name = f"{k}:{v.signal}"
+        if v.signal not in signals:
+            cols[name] = np.full(len(index), np.nan)
+            continue
+        x = signals[v.signal].series.to_numpy(dtype=np.float64)
+        tested = expanding_percentile(x) if v.on == "percentile" else x
+        # as a reading does: a date without a value uses the last value before it
+        tested = pd.Series(tested).ffill().to_numpy()
+        vote = np.zeros(len(x))
+        with np.errstate(invalid="ignore"):
+            if v.narrowing:
+                vote[COMPARISONS[v.narrowing[0]](tested, v.narrowing[1])] = -1.0
+            if v.broadening:
+                vote[COMPARISONS[v.broadening[0]](tested, v.broadening[1])] = 1.0
+        vote[~np.isfinite(tested)] = np.nan
+        cols[name] = vote
+    frame = pd.DataFrame(cols, index=index)
+    b = (frame > 0).sum(axis=1)
+    n = (frame < 0).sum(axis=1)
+    frame["broadening"] = b
+    frame["narrowing"] = n
+    frame["score"] = b - n
+    frame["call"] = np.where(
+        b - n >= config.margin, "broadening", np.where(n - b >= config.margin, "narrowing", "mixed")
+    )
+    return frame

@@ -48,6 +48,31 @@ def _lines(result: Any, lines: tuple[tuple[str, str], ...], title: str, percent:
     return fig
 
 
+def _regime_figure(result: Any) -> Any:
+    import plotly.graph_objects as go
+
+    h = result.regime_history
+    colours = {"broadening": "#2a9d8f", "narrowing": "#e63946", "mixed": "#adb5bd"}
+    fig = go.Figure(
+        go.Bar(
+            x=h.index,
+            y=h["score"],
+            marker_color=[colours[c] for c in h["call"]],
+            name="broadening minus narrowing votes",
+            hovertext=h["call"],
+        )
+    )
+    for level in (result.config.margin, -result.config.margin):
+        fig.add_hline(y=level, line_dash="dot", line_color="#6c757d")
+    fig.update_layout(
+        title="Regime score (bars coloured by the call; dotted lines: the margin)",
+        height=320,
+        margin={"l": 50, "r": 20, "t": 50, "b": 40},
+        bargap=0,
+    )
+    return fig
+
+
 def monitor_sections(result: Any, alerts: list[Any] | None = None) -> list[Section]:
     """Sections: regime with its votes, breadth history, correlation history, rotation spreads,
     and (when given) the guardrail statuses."""
@@ -80,6 +105,7 @@ def monitor_sections(result: Any, alerts: list[Any] | None = None) -> list[Secti
         Section(
             title="Rotation monitor",
             intro=intro,
+            figures=[_regime_figure(result)],
             tables=[("Regime votes", votes), ("Signals (value, percentile in own history)", table)],
             anchor="monitor",
         ),
