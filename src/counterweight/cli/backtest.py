@@ -93,6 +93,10 @@ def backtest(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the comparison table as JSON.")
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(help="numpy, or numba (compiled; needs the 'fast' extra) for large panels."),
+    ] = "numpy",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Backtest weighting policies with drift, costs and point-in-time membership; compare them."""
@@ -152,6 +156,7 @@ def backtest(
             start=start,
             end=end,
             trade_on_changes=trade_on_changes,
+            engine=engine,
             progress=step,
         )
         data = tearsheet_data(result, benchmark)
