@@ -124,6 +124,13 @@ def register(app: typer.Typer) -> None:
         quiet: Annotated[
             bool, typer.Option("--quiet", "-q", help="Print nothing to the terminal (files only).")
         ] = False,
+        with_monitor: Annotated[
+            bool,
+            typer.Option(
+                "--monitor/--no-monitor",
+                help="Add the rotation monitor (regime, breadth, correlation) to the HTML report.",
+            ),
+        ] = True,
     ) -> None:
         """Concentration today vs history, leadership, contributions, sectors and valuation."""
         from counterweight.groups import parse_group_spec
@@ -158,7 +165,13 @@ def register(app: typer.Typer) -> None:
             from counterweight.report.figures import render_main_html
             from counterweight.report.html import write_html
 
-            write_html(html, render_main_html(rep))
+            extra = []
+            if with_monitor:
+                from counterweight.monitor import run_monitor
+                from counterweight.report.monitor_section import monitor_sections
+
+                extra = monitor_sections(run_monitor(market, as_of=rep.as_of))
+            write_html(html, render_main_html(rep, extra_sections=extra))
         if not quiet:
             from counterweight.report.terminal import render
 

@@ -237,8 +237,11 @@ class Store:
             )
         finally:
             con.unregister("incoming")
-        rows = _count(con, "SELECT count(*) FROM staged")  # type: ignore[index]
-        same = _count(con, f"SELECT count(*) FROM staged s JOIN {table} p USING (ticker_id, date) WHERE p.price = s.price")
+        rows = _count(con, "SELECT count(*) FROM staged")
+        same = _count(
+            con,
+            f"SELECT count(*) FROM staged s JOIN {table} p USING (ticker_id, date) WHERE p.price = s.price",
+        )
         if same < rows:
             con.execute(
                 f"DELETE FROM {table} p USING staged s WHERE p.ticker_id = s.ticker_id AND p.date = s.date"
@@ -264,12 +267,18 @@ class Store:
             con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {quoted} FROM incoming")
         finally:
             con.unregister("incoming")
-        rows = _count(con, "SELECT count(*) FROM staged")  # type: ignore[index]
+        rows = _count(con, "SELECT count(*) FROM staged")
         on = " AND ".join(f't."{k}" IS NOT DISTINCT FROM s."{k}"' for k in keys)
         match_all = " AND ".join(f't."{c}" IS NOT DISTINCT FROM s."{c}"' for c in cols)
-        same = _count(con, f"SELECT count(*) FROM staged s WHERE EXISTS (SELECT 1 FROM {table} t WHERE {match_all})")
+        same = _count(
+            con,
+            f"SELECT count(*) FROM staged s WHERE EXISTS (SELECT 1 FROM {table} t WHERE {match_all})",
+        )
         if replace_group:
-            existing = _count(con, f"SELECT count(*) FROM {table} t WHERE EXISTS (SELECT 1 FROM staged s WHERE {on})")  # type: ignore[index]
+            existing = _count(
+                con,
+                f"SELECT count(*) FROM {table} t WHERE EXISTS (SELECT 1 FROM staged s WHERE {on})",
+            )
             changed = rows - same + max(existing - same, 0)
         else:
             changed = rows - same
@@ -341,7 +350,9 @@ class Store:
                 f"the store {self.path} has no prices"
                 + (" in that date range" if start or end else "")
             )
-        caps: pd.DataFrame | None = self.con.execute("SELECT date, ticker, market_cap, shares, price FROM caps").df()
+        caps: pd.DataFrame | None = self.con.execute(
+            "SELECT date, ticker, market_cap, shares, price FROM caps"
+        ).df()
         assert caps is not None
         caps["date"] = pd.to_datetime(caps["date"])
         if caps["market_cap"].notna().any():
