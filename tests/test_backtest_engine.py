@@ -334,3 +334,27 @@ def test_trade_on_changes_rebalances_on_membership_dates() -> None:
     keep[0] = False
     keep[40:46] = False  # T2 has no price there: the index weight uses its cap, we hold it flat
     np.testing.assert_allclose(w.to_numpy()[keep], held[keep], atol=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    cost_bps=st.floats(0.0, 100.0),
+    every=st.integers(1, 30),
+)
+def test_property_random_panels_match_reference(seed: int, cost_bps: float, every: int) -> None:
+    """Random prices, random membership flips, random schedule and costs: engine == reference."""
+    rng = np.random.default_rng(seed)
+    t_len, n = 60, 6
+    dates = pd.bdate_range("2024-01-01", periods=t_len)
+    prices = 10 * np.cumprod(1 + rng.normal(0, 0.03, (t_len, n)), axis=0)
+    members = rng.random((t_len, n)) > 0.15
+    tickers = [f"X{i}" for i in range(n)]
+    m = Market.from_frames(
+        pd.DataFrame(prices, index=dates, columns=tickers),
+        caps=pd.DataFrame(prices * rng.uniform(1, 10, n), index=dates, columns=tickers),
+        members=pd.DataFrame(members, index=dates, columns=tickers),
+    )
+    schedule = OnDates(tuple(dates[::every]))
+    for engine in ENGINES:
+        _compare(m, CapWeight(), schedule, cost_bps, engine=engine)
