@@ -13,6 +13,7 @@ imported lazily.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -105,28 +106,10 @@ def optimize_weights(
     live = b > 0
     idx = np.flatnonzero(live)
     bl = b[idx]
-    # scaled variable y = w / b: the proportional objective becomes sum b (y - 1)^2, well
-    # conditioned even when base weights span orders of magnitude
-    y = cp.Variable(idx.size)
-    x = cp.multiply(bl, y)
-    cons = [cp.sum(x) == 1, y >= 0]
-    fin = np.isfinite(c[idx])
-    if fin.any():
-        cons.append(x[np.flatnonzero(fin)] <= c[idx][fin])
-    for g in groups:
-        m = np.flatnonzero(np.asarray(g.mask, dtype=bool)[idx])
-        if m.size == 0:
-            if g.lo > 0:
-                raise InfeasibleError(f"group '{g.name}' needs {_pct(g.lo)} but holds no names")
-            continue
-        if g.hi < 1.0:
-            cons.append(cp.sum(x[m]) <= g.hi)
-        if g.lo > 0.0:
-            cons.append(cp.sum(x[m]) >= g.lo)
-    prop = cp.sum(cp.multiply(bl, cp.square(y - 1.0)))
-    if objective == "proportional":
-        obj = prop
-    elif objective == "tracking_error":
+    if objective not in ("proportional", "tracking_error"):
+        raise InputError(f"unknown objective '{objective}' (proportional or tracking_error)")
+    sub = None
+    if objective == "tracking_error":
         if covariance is None:
             raise InputError("objective 'tracking_error' needs a covariance matrix")
         cov = np.asarray(covariance, dtype=float)
@@ -134,30 +117,67 @@ def optimize_weights(
             raise InputError(f"covariance has shape {cov.shape}, expected ({n}, {n})")
         sub = cov[np.ix_(idx, idx)]
         sub = 0.5 * (sub + sub.T)
-        scale = float(np.trace(sub)) / idx.size if idx.size else 1.0
-        obj = cp.quad_form(x - bl, cp.psd_wrap(sub)) + 1e-6 * scale * prop
-    else:
-        raise InputError(f"unknown objective '{objective}' (proportional or tracking_error)")
-    prob = cp.Problem(cp.Minimize(obj), cons)
-    if objective == "tracking_error":
         tol = max(tol, 1e-8)  # variances are ~1e-4: a 1e-10 gap is below what Clarabel reaches
-    try:
-        prob.solve(
-            solver=cp.CLARABEL,
-            tol_gap_abs=tol,
-            tol_gap_rel=tol,
-            tol_feas=tol,
-            tol_ktratio=tol,
-        )
-    except cp.error.SolverError as exc:
-        raise InfeasibleError(f"the solver failed: {exc}") from None
-    if prob.status not in ("optimal", "optimal_inaccurate") or y.value is None:
+
+    def solve(scaled: bool) -> tuple[str, np.ndarray | None]:
+        """One Clarabel solve. ``scaled``: in y = w / b (objective sum b (y - 1)^2, well
+        conditioned when base weights span orders of magnitude); else directly in w
+        (sum (w - b)^2 / b), which converges where the scaled form stalls (Clarabel can
+        cycle on it until its iteration limit)."""
+        v = cp.Variable(idx.size)
+        x = cp.multiply(bl, v) if scaled else v
+        cons = [cp.sum(x) == 1, v >= 0]
+        fin = np.isfinite(c[idx])
+        if fin.any():
+            cons.append(x[np.flatnonzero(fin)] <= c[idx][fin])
+        for g in groups:
+            m = np.flatnonzero(np.asarray(g.mask, dtype=bool)[idx])
+            if m.size == 0:
+                if g.lo > 0:
+                    raise InfeasibleError(f"group '{g.name}' needs {_pct(g.lo)} but holds no names")
+                continue
+            if g.hi < 1.0:
+                cons.append(cp.sum(x[m]) <= g.hi)
+            if g.lo > 0.0:
+                cons.append(cp.sum(x[m]) >= g.lo)
+        if scaled:
+            prop = cp.sum(cp.multiply(bl, cp.square(v - 1.0)))
+        else:
+            prop = cp.sum_squares(cp.multiply(1.0 / np.sqrt(bl), v - bl))
+        obj = prop
+        if sub is not None:
+            scale = float(np.trace(sub)) / idx.size if idx.size else 1.0
+            obj = cp.quad_form(x - bl, cp.psd_wrap(sub)) + 1e-6 * scale * prop
+        prob = cp.Problem(cp.Minimize(obj), cons)
+        try:
+            with warnings.catch_warnings():  # the status is checked below; no stray warning
+                warnings.simplefilter("ignore", UserWarning)
+                prob.solve(
+                    solver=cp.CLARABEL,
+                    tol_gap_abs=tol,
+                    tol_gap_rel=tol,
+                    tol_feas=tol,
+                    tol_ktratio=tol,
+                )
+        except cp.error.SolverError as exc:
+            raise InfeasibleError(f"the solver failed: {exc}") from None
+        if v.value is None:
+            return str(prob.status), None
+        w = np.asarray(v.value, dtype=float)
+        return str(prob.status), (bl * w if scaled else w)
+
+    status, sol = solve(scaled=True)
+    if status != "optimal":
+        status, sol = solve(scaled=False)
+    if status in ("infeasible", "infeasible_inaccurate"):
         raise InfeasibleError(
-            f"the constraints cannot all hold (solver status: {prob.status}); check that the caps "
+            f"the constraints cannot all hold (solver status: {status}); check that the caps "
             "and group bounds leave room for 100%"
         )
+    if status not in ("optimal", "optimal_inaccurate") or sol is None:
+        raise CounterweightError(f"the optimiser did not converge (solver status: {status})")
     out = np.zeros(n)
-    out[idx] = np.clip(bl * np.asarray(y.value, dtype=float), 0.0, None)
+    out[idx] = np.clip(sol, 0.0, None)
     out = np.minimum(out, c)
     # solver residue (~tol): spread it over the names with room so the sum is 1 and caps hold
     residual = 1.0 - float(out.sum())
