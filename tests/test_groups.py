@@ -41,7 +41,7 @@ def test_group_specs_and_files(tmp_path) -> None:
     assert names == ["Banks", "Payments"]
     bad = tmp_path / "b.toml"
     bad.write_text('[groups]\nBanks = "JPM"\n')
-    with pytest.raises(ConfigError, match="groups.Banks"):
+    with pytest.raises(ConfigError, match=r"groups\.Banks"):
         load_groups(bad)
     csv = tmp_path / "g.csv"
     csv.write_text("group,ticker\nBanks,JPM\nBanks,bac\nPayments,V\n")
