@@ -11,13 +11,14 @@ row counts, date ranges and SHA-256 of each input and output).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from counterweight.data.store import file_sha256
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "counterweight" / "data" / "sample"
@@ -35,14 +36,6 @@ def norm(t: str) -> str:
     for sep in (".", "/", "_", " "):
         s = s.replace(sep, "-")
     return s
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write(frame: pd.DataFrame, name: str) -> Path:
@@ -304,10 +297,10 @@ def build(shared: Path) -> dict[str, object]:
     write(ff.sort_values("date").reset_index(drop=True), "factors_daily.parquet")
 
     for p in inputs:
-        manifest["inputs"][str(p.relative_to(shared))] = sha256(p)  # type: ignore[index]
+        manifest["inputs"][str(p.relative_to(shared))] = file_sha256(p)  # type: ignore[index]
     for p in sorted(OUT.glob("*.parquet")):
         d = pd.read_parquet(p)
-        info: dict[str, object] = {"rows": len(d), "sha256": sha256(p), "bytes": p.stat().st_size}
+        info: dict[str, object] = {"rows": len(d), "sha256": file_sha256(p), "bytes": p.stat().st_size}
         if "date" in d.columns:
             info["first"] = str(pd.Timestamp(d["date"].min()).date())
             info["last"] = str(pd.Timestamp(d["date"].max()).date())

@@ -32,32 +32,33 @@ def market_from_files(
     from counterweight.data import importers
     from counterweight.data.build import build_market
 
-    px = importers.read_prices(prices)
-    sources = [f"prices: {prices}"]
-    cap_frame = None
-    if caps is not None:
-        cap_frame = importers.read_caps(caps)
-        sources.append(f"caps: {caps}")
-    sec = None
-    if securities is not None:
-        sec = importers.read_securities(securities)
-        sources.append(f"securities: {securities}")
-    mem = None
-    if membership is not None:
-        mem = importers.read_membership(membership)
-        sources.append(f"membership: {membership}")
-    fund = None
-    if fundamentals is not None:
-        fund = importers.read_fundamentals(fundamentals)
-        sources.append(f"fundamentals: {fundamentals}")
-    bench = None
-    if benchmarks is not None:
-        bench = importers.read_prices(benchmarks)
-        sources.append(f"benchmarks: {benchmarks}")
-    fac = None
-    if factors is not None:
-        fac = importers.read_factors(factors)
-        sources.append(f"factors: {factors}")
+    readers = {
+        "prices": importers.read_prices,
+        "caps": importers.read_caps,
+        "securities": importers.read_securities,
+        "membership": importers.read_membership,
+        "fundamentals": importers.read_fundamentals,
+        "benchmarks": importers.read_prices,
+        "factors": importers.read_factors,
+    }
+    paths = {
+        "prices": prices,
+        "caps": caps,
+        "securities": securities,
+        "membership": membership,
+        "fundamentals": fundamentals,
+        "benchmarks": benchmarks,
+        "factors": factors,
+    }
+    frames = {kind: readers[kind](path) for kind, path in paths.items() if path is not None}
+    sources = [f"{kind}: {path}" for kind, path in paths.items() if path is not None]
+    px = frames["prices"]
+    cap_frame = frames.get("caps")
+    sec = frames.get("securities")
+    mem = frames.get("membership")
+    fund = frames.get("fundamentals")
+    bench = frames.get("benchmarks")
+    fac = frames.get("factors")
     caveats = []
     if mem is None:
         caveats.append("no membership file: every ticker with a price counts as a member")

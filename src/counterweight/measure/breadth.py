@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from counterweight.market import Market
+from counterweight.measure.leadership import basket_returns, previous_close_base
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -245,32 +246,16 @@ def index_returns(
     The basket for day ``t`` is fixed at the previous close: members on ``t-1`` with a finite
     return on ``t`` (and, for cap weight, a finite positive cap on ``t-1``):
     ``r_ew,t = mean_i r_ti``, ``r_cw,t = sum_i cap_{t-1,i} r_ti / sum_i cap_{t-1,i}``.
-    The first date and dates without any such member are NaN.
+    The first date and dates without any such member are NaN. The kernels are the ones
+    :mod:`counterweight.measure.leadership` uses for every basket return.
     """
     r = np.asarray(returns, dtype=np.float64)
-    t_len = r.shape[0]
-    ew = np.full(t_len, np.nan)
-    cw = np.full(t_len, np.nan)
-    if t_len < 2:
-        return ew, cw
-    mem = np.asarray(members, dtype=bool)[:-1]
+    held = np.asarray(members, dtype=bool)
     if mask is not None:
-        mem = mem & np.asarray(mask, dtype=bool)[None, :]
-    rt = r[1:]
-    ok = mem & np.isfinite(rt)
-    cnt = ok.sum(axis=1)
-    rsum = np.where(ok, rt, 0.0).sum(axis=1)
-    cap_prev = np.asarray(caps, dtype=np.float64)[:-1]
-    okc = ok & np.isfinite(cap_prev) & (cap_prev > 0)
-    wcap = np.where(okc, cap_prev, 0.0)
-    wsum = wcap.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ew[1:] = np.where(cnt > 0, rsum / np.maximum(cnt, 1), np.nan)
-        cw[1:] = np.where(
-            wsum > 0,
-            (wcap * np.where(okc, rt, 0.0)).sum(axis=1) / np.where(wsum > 0, wsum, 1.0),
-            np.nan,
-        )
+        held = held & np.asarray(mask, dtype=bool)[None, :]
+    ones = np.ones(r.shape)
+    ew = basket_returns(previous_close_base(ones, held), r)
+    cw = basket_returns(previous_close_base(np.asarray(caps, dtype=np.float64), held), r)
     return ew, cw
 
 
