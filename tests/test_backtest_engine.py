@@ -358,3 +358,11 @@ def test_property_random_panels_match_reference(seed: int, cost_bps: float, ever
     schedule = OnDates(tuple(dates[::every]))
     for engine in ENGINES:
         _compare(m, CapWeight(), schedule, cost_bps, engine=engine)
+
+
+def test_auto_engine_choice() -> None:
+    from counterweight.backtest.engine import AUTO_NUMBA_MIN_CELLS, choose_engine
+
+    assert choose_engine(10, needs_numpy=False) == "numpy"
+    assert choose_engine(AUTO_NUMBA_MIN_CELLS, needs_numpy=True) == "numpy"
+    assert choose_engine(AUTO_NUMBA_MIN_CELLS, needs_numpy=False) == ("numba" if _has_numba() else "numpy")

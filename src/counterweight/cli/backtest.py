@@ -95,8 +95,10 @@ def backtest(
     ] = None,
     engine: Annotated[
         str,
-        typer.Option(help="numpy, or numba (compiled; needs the 'fast' extra) for large panels."),
-    ] = "numpy",
+        typer.Option(
+            help="auto (numba for large panels when installed), numpy, or numba (the 'fast' extra)."
+        ),
+    ] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Backtest weighting policies with drift, costs and point-in-time membership; compare them."""
