@@ -138,7 +138,7 @@ def _has_numba() -> bool:
 
 
 ENGINES = ["numpy", "numba"] if _has_numba() else ["numpy"]
-"""The compiled engine is tested wherever numba is installed (the ``fast`` extra)."""
+"""The compiled engine is tested wherever numba is installed (a core dependency)."""
 
 
 def _compare(

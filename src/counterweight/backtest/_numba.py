@@ -3,7 +3,7 @@
 Same accounting as :func:`counterweight.backtest.engine.simulate` (see that module), fused into
 one pass over the return panel: each day updates h_i <- h_i (1 + r_i) and sums the value in the
 same loop (sums may be reassociated for SIMD: results agree with the numpy engine to
-rounding, ~1e-14). Used when ``engine="numba"``; needs the ``fast`` extra (numba). Drift bands and
+rounding, ~1e-14). Used when ``engine="numba"``; needs numba (a core dependency; the numpy engine remains where numba cannot be imported). Drift bands and
 ``trade_on_changes`` need targets computed on the fly and stay on the numpy engine.
 """
 

@@ -110,7 +110,7 @@ def simulate(
     traded (fraction). ``members``: (T, N) membership; held names that leave are sold (see module
     doc). ``bands``: additionally rebalance whenever a weight leaves its drift band.
     ``engine="numba"``: the compiled one-pass kernel of :mod:`counterweight.backtest._numba`
-    (needs numba, the ``fast`` extra; not with ``bands`` or ``trade_on_changes``).
+    (needs numba; not with ``bands`` or ``trade_on_changes``).
     ``engine="auto"``: numba where it is installed, can run the schedule and the panel is large
     (see :func:`choose_engine`), else numpy. Both give the same returns (tested to 1e-12).
     """
@@ -282,7 +282,7 @@ def _simulate_numba(
     try:
         from counterweight.backtest._numba import simulate_compiled
     except ImportError:  # pragma: no cover - depends on the environment
-        raise ConfigError("engine 'numba' needs numba: pip install 'counterweight[fast]'") from None
+        raise ConfigError("engine 'numba' needs numba: pip install numba") from None
     pos = np.unique(np.asarray(rebalance, dtype=np.intp))
     n = returns.shape[1]
     targets = np.stack([target_at(int(p)) for p in pos]) if pos.size else np.zeros((0, n))

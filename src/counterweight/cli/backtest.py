@@ -96,7 +96,7 @@ def backtest(
     engine: Annotated[
         str,
         typer.Option(
-            help="auto (numba for large panels when installed), numpy, or numba (the 'fast' extra)."
+            help="auto (numba for large panels when installed), numpy, or numba."
         ),
     ] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,

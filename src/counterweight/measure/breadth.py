@@ -35,7 +35,7 @@ from counterweight.measure.leadership import basket_returns, previous_close_base
 F = TypeVar("F", bound=Callable[..., Any])
 
 _numba: Any
-try:  # numba is optional (the ``fast`` extra); results are identical without it
+try:  # numba is a core dependency; where it cannot be imported the numpy twins give identical results
     import numba as _numba
 except ImportError:  # pragma: no cover - depends on the environment
     _numba = None
