@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="500,3000")
     ap.add_argument("--years", type=int, default=20)
     ap.add_argument(
-        "--bt-years", default="20", help="years bt runs per size (comma list, last one repeats)"
+        "--bt-years", default="20,2", help="years bt runs per size (comma list, last one repeats)"
     )
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--no-bt", action="store_true")
