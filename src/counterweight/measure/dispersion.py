@@ -239,7 +239,8 @@ def dispersion_history(
     correlation_windows: tuple[int, ...] = (21, 63),
     dispersion_windows: tuple[int, ...] = (1, 21),
 ) -> pd.DataFrame:
-    """Labelled history: ``dispersion_<w>d`` and ``avg_corr_<w>d`` (with ``n_corr_<w>d``).
+    """Labelled history: ``dispersion_<w>d``, ``avg_corr_<w>d`` (with ``n_corr_<w>d``) and the
+    volatility-weighted ``avg_corr_vw_<w>d``.
 
     Dispersion columns are population standard deviations of member returns (fractions),
     correlations are the mean off-diagonal pairwise correlation of members' daily returns.
@@ -251,6 +252,162 @@ def dispersion_history(
         rho, cnt = average_correlation(market.returns, market.members, w)
         cols[f"avg_corr_{w}d"] = rho
         cols[f"n_corr_{w}d"] = cnt.astype(np.float64)
+        cols[f"avg_corr_vw_{w}d"], _ = average_correlation_vw(market.returns, market.members, w)
     frame = pd.DataFrame(cols, index=market.dates)
     frame.columns.name = "dispersion"
     return frame
+
+
+# --------------------------------------------------------------------------- one-pass variant
+#
+# The volatility-weighted average correlation (the definition behind index "implied" and
+# "realised" correlation measures) needs no per-window standardisation, so it streams the panel
+# once. For the eligible set E_t (as above) with window standard deviations s_i and the equal-
+# weight basket's window variance var(U), U_s = sum_{i in E_t} r_si:
+#
+#     var(U) = sum_i s_i^2 + sum_{i != j} s_i s_j rho_ij
+#     rho_vw = sum_{i != j} s_i s_j rho_ij / sum_{i != j} s_i s_j
+#            = (var(U) - sum_i s_i^2) / ((sum_i s_i)^2 - sum_i s_i^2)
+#
+# Every pair is weighted by s_i s_j; with equal volatilities it is the plain mean of the
+# off-diagonal correlations. Cost per date: O(N) for the rolling moments and the new basket
+# return, plus O(w) per stock entering or leaving E (the basket's past window returns are
+# adjusted rather than recomputed), and O(w) for var(U).
+
+
+@njit_optional
+def _vw_corr_loop(
+    r: np.ndarray, mem: np.ndarray, window: int, min_var: float
+) -> tuple[np.ndarray, np.ndarray]:
+    t_len, n = r.shape
+    out = np.full(t_len, np.nan)
+    counts = np.zeros(t_len, dtype=np.int64)
+    s1 = np.zeros(n)
+    s2 = np.zeros(n)
+    cnt = np.zeros(n, dtype=np.int64)
+    prev = np.zeros(n, dtype=np.bool_)
+    u = np.zeros(t_len)
+    inv_w = 1.0 / window
+    for t in range(t_len):
+        if t >= window and t % window == 0:
+            # restart the rolling moments from the window's rows: rounding stays local
+            s1[:] = 0.0
+            s2[:] = 0.0
+            cnt[:] = 0
+            for s in range(t - window + 1, t):
+                for i in range(n):
+                    x = r[s, i]
+                    if x - x == 0.0:
+                        s1[i] += x
+                        s2[i] += x * x
+                        cnt[i] += 1
+        drop = t >= window and t % window != 0
+        lo = t - window + 1
+        if lo < 0:
+            lo = 0
+        k = 0
+        sum_sd = 0.0
+        sum_var = 0.0
+        acc = 0.0
+        for i in range(n):  # one fused pass: moments, eligibility, basket return, set changes
+            if drop:
+                xo = r[t - window, i]
+                if xo - xo == 0.0:
+                    s1[i] -= xo
+                    s2[i] -= xo * xo
+                    cnt[i] -= 1
+            x = r[t, i]
+            if x - x == 0.0:
+                s1[i] += x
+                s2[i] += x * x
+                cnt[i] += 1
+            ok = False
+            if cnt[i] == window and mem[t, i]:
+                m = s1[i] * inv_w
+                v = s2[i] * inv_w - m * m
+                if v > min_var:
+                    ok = True
+                    k += 1
+                    sum_sd += np.sqrt(v)
+                    sum_var += v
+                    acc += x
+            if ok != prev[i]:  # entering or leaving: adjust the basket's earlier window rows
+                sign = 1.0 if ok else -1.0
+                for s in range(lo, t):
+                    y = r[s, i]
+                    if y - y == 0.0:
+                        u[s] += sign * y
+                prev[i] = ok
+        u[t] = acc
+        counts[t] = k
+        if t >= window and k >= 2:
+            p = 0.0
+            q = 0.0
+            for s in range(lo, t + 1):
+                p += u[s]
+                q += u[s] * u[s]
+            var_u = q * inv_w - (p * inv_w) ** 2
+            den = sum_sd * sum_sd - sum_var
+            if den > 0.0:
+                out[t] = (var_u - sum_var) / den
+    return out, counts
+
+
+def _vw_corr_numpy(
+    r: np.ndarray, mem: np.ndarray, window: int, min_var: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised twin of :func:`_vw_corr_loop` (window moments from block-local sums, one
+    basket return per date from the eligible set, O(w) updates for entering/leaving stocks)."""
+    t_len, n = r.shape
+    out = np.full(t_len, np.nan)
+    cnt, _, var = window_moments(r, window)
+    elig = (cnt == window) & (var > min_var) & mem
+    elig[: window - 1] = False
+    counts = elig.sum(axis=1).astype(np.int64)
+    sd = np.sqrt(np.where(elig, var, 0.0))
+    sum_sd = sd.sum(axis=1)
+    sum_var = np.where(elig, var, 0.0).sum(axis=1)
+    x = np.where(np.isfinite(r), r, 0.0)
+    u = np.zeros(t_len)
+    prev = np.zeros(n, dtype=bool)
+    for t in range(t_len):
+        lo = max(t - window + 1, 0)
+        changed = np.flatnonzero(elig[t] != prev)
+        if changed.size and t > lo:
+            sign = np.where(elig[t, changed], 1.0, -1.0)
+            u[lo:t] += x[lo:t][:, changed] @ sign
+        prev = elig[t]
+        u[t] = x[t, elig[t]].sum()
+        if t >= window and counts[t] >= 2:
+            win = u[lo : t + 1]
+            var_u = float(np.mean(win * win) - np.mean(win) ** 2)
+            den = sum_sd[t] ** 2 - sum_var[t]
+            if den > 0:
+                out[t] = (var_u - sum_var[t]) / den
+    return out, counts
+
+
+def average_correlation_vw(
+    returns: np.ndarray,
+    members: np.ndarray,
+    window: int,
+    *,
+    use_numba: bool | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rolling volatility-weighted average pairwise correlation and its stock count, each (T,).
+
+    ``rho_vw = sum_{i != j} s_i s_j rho_ij / sum_{i != j} s_i s_j`` over the stocks eligible on
+    each date (the same rule as :func:`average_correlation`), from the variance identity
+    ``var(sum_i r_i) = sum_i s_i^2 + sum_{i != j} s_i s_j rho_ij`` in one pass over the panel
+    (see the comment above). Population moments over the window. NaN before the first full
+    window or with fewer than 2 eligible stocks.
+    """
+    if window < 2:
+        raise ValueError("window must be >= 2 sessions")
+    r = np.ascontiguousarray(returns, dtype=np.float64)
+    mem = np.ascontiguousarray(members, dtype=np.bool_)
+    if r.shape[0] < window or r.shape[1] == 0:
+        return np.full(r.shape[0], np.nan), np.zeros(r.shape[0], dtype=np.int64)
+    if HAVE_NUMBA if use_numba is None else use_numba:
+        return _vw_corr_loop(r, mem, int(window), MIN_VARIANCE)  # type: ignore[no-any-return]
+    return _vw_corr_numpy(r, mem, int(window), MIN_VARIANCE)

@@ -189,6 +189,12 @@ def compute_signals(
     add("dispersion.1m", "Cross-sectional std of 1m returns", d["dispersion_21d"])
     add("correlation.21d", "Average pairwise correlation, 21d", d["avg_corr_21d"], "correlation")
     add("correlation.63d", "Average pairwise correlation, 63d", d["avg_corr_63d"], "correlation")
+    add(
+        "correlation.vw63d",
+        "Volatility-weighted average correlation, 63d",
+        d["avg_corr_vw_63d"],
+        "correlation",
+    )
 
     daily = group_daily_returns(market, [MAG7], weightings=("cap", "equal"))
     mag, rest = daily["Mag 7 (cap)"].to_numpy(), daily["Rest (cap)"].to_numpy()
