@@ -38,7 +38,6 @@ import argparse
 import sys
 import time
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -46,6 +45,7 @@ import pandas as pd
 
 from counterweight.backtest import CappedCapWeight, EqualWeight, Monthly, run_backtest, simulate
 from counterweight.market import Market
+from timing import best_of
 
 COST = 0.0005
 
@@ -73,15 +73,6 @@ def make_market(n: int, years: int, seed: int = 7) -> Market:
         members=np.ones((t_len, n), dtype=bool),
         securities=sec,
     )
-
-
-def best_of(fn: Callable[[], Any], reps: int) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def run_vectorbt(prices: pd.DataFrame, targets: pd.DataFrame, fees: float) -> np.ndarray:

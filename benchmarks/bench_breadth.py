@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from counterweight.measure import breadth as br
 from counterweight.measure import dispersion as ds
+from timing import best_of
 
 PANEL = (
     Path(__file__).resolve().parents[1]
@@ -45,13 +44,12 @@ PANEL = (
 STRIDE = 10
 
 
-def best_of(fn: Callable[[], Any], repeat: int = 5) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+def eligible_window(df: pd.DataFrame, members: np.ndarray, window: int, t: int) -> pd.DataFrame:
+    """The window's returns of the stocks eligible on ``t``: members with every return finite
+    and a positive window variance (the rule counterweight applies)."""
+    win = df.iloc[t - window + 1 : t + 1]
+    ok = win.notna().all() & (win.var(ddof=0) > ds.MIN_VARIANCE) & members[t]
+    return win.loc[:, ok.to_numpy()]
 
 
 def pandas_avg_corr(
@@ -59,10 +57,7 @@ def pandas_avg_corr(
 ) -> np.ndarray:
     out = np.full(len(ends), np.nan)
     for k, t in enumerate(ends):
-        win = df.iloc[t - window + 1 : t + 1]
-        var = win.var(ddof=0)
-        ok = win.notna().all() & (var > ds.MIN_VARIANCE) & members[t]
-        w = win.loc[:, ok.to_numpy()]
+        w = eligible_window(df, members, window, t)
         n = w.shape[1]
         if n < 2:
             continue
@@ -77,10 +72,7 @@ def pandas_vw_corr(
 ) -> np.ndarray:
     out = np.full(len(ends), np.nan)
     for k, t in enumerate(ends):
-        win = df.iloc[t - window + 1 : t + 1]
-        var = win.var(ddof=0)
-        ok = win.notna().all() & (var > ds.MIN_VARIANCE) & members[t]
-        w = win.loc[:, ok.to_numpy()]
+        w = eligible_window(df, members, window, t)
         if w.shape[1] < 2:
             continue
         sd = w.std(ddof=0)

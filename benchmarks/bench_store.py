@@ -15,17 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from timing import best_of
+
 ROOT = Path(__file__).resolve().parents[1]
 PANEL = ROOT.parent / "shared" / "data" / "full" / "us_universe_daily_adjclose_2016_2026.parquet"
-
-
-def best_of(fn, repeat: int = 3) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> int:
@@ -35,7 +28,7 @@ def main() -> int:
     from counterweight.data.store import Store
     from counterweight.market import Market
 
-    t_pd, frame = best_of(lambda: pd.read_parquet(PANEL))
+    t_pd, frame = best_of(lambda: pd.read_parquet(PANEL), 3)
     assert isinstance(frame, pd.DataFrame)
     print(f"pandas.read_parquet            {t_pd:8.3f} s  shape {frame.shape}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -51,7 +44,7 @@ def main() -> int:
         print(
             f"re-import (idempotent)         {time.perf_counter() - t0:8.3f} s  ({res2.changed:,} changed)"
         )
-        t_load, market = best_of(lambda: Market.from_store(str(db)))
+        t_load, market = best_of(lambda: Market.from_store(str(db)), 3)
         assert isinstance(market, Market)
         print(f"Market.from_store              {t_load:8.3f} s  {market}")
     # same numbers: the store keeps float64 of the float32 file's values
