@@ -54,6 +54,31 @@ def wide_to_long(frame: pd.DataFrame, date_col: str, value: str) -> pd.DataFrame
     return long.sort_values(["ticker", "date"]).reset_index(drop=True)
 
 
+EXTRA_TICKER_CHANGES = [
+    # (first day under the new symbol, old, new): symbol changes the membership events file
+    # lacks, from the companies' announcements; snapshots before the date carry the old symbol
+    ("2014-04-03", "GOOG", "GOOGL"),  # Alphabet's class A traded as GOOG before the C split
+    ("2015-06-29", "GCI", "TGNA"),
+    ("2016-04-08", "UA", "UAA"),  # the new class C took UA
+    ("2018-02-28", "HCN", "WELL"),
+    ("2018-03-01", "CBG", "CBRE"),
+    ("2018-07-10", "DPS", "KDP"),
+    ("2019-08-08", "TMK", "GL"),
+    ("2019-11-05", "SYMC", "NLOK"),
+    ("2019-12-05", "CBS", "VIAC"),
+    ("2019-12-09", "BBT", "TFC"),
+    ("2020-03-02", "IR", "TT"),  # Ingersoll-Rand plc became Trane; Gardner Denver took IR
+    ("2020-04-03", "UTX", "RTX"),
+    ("2020-09-18", "CTL", "LUMN"),
+    ("2020-11-16", "MYL", "VTRS"),
+    ("2021-08-03", "LB", "BBWI"),
+    ("2022-02-16", "VIAC", "PARA"),
+    ("2022-11-08", "NLOK", "GEN"),
+    ("2023-05-16", "PKI", "RVTY"),
+    ("2023-08-30", "ABC", "COR"),
+]
+
+
 def rename_old_tickers(
     fund: pd.DataFrame, sec: pd.DataFrame, full: Path, inputs: list[Path]
 ) -> pd.DataFrame:
@@ -67,13 +92,23 @@ def rename_old_tickers(
     inputs.append(f)
     ev = pd.read_csv(f)
     ev = ev[ev["event_type"] == "ticker_change"].dropna(subset=["new_symbol"])
+    ev = pd.concat(
+        [
+            ev[["event_date", "old_symbol", "new_symbol"]],
+            pd.DataFrame(EXTRA_TICKER_CHANGES, columns=["event_date", "old_symbol", "new_symbol"]),
+        ],
+        ignore_index=True,
+    )
+    ev["event_date"] = pd.to_datetime(ev["event_date"])
+    ev = ev[ev["event_date"] <= pd.Timestamp("2026-08-31")]  # PSKY -> SKYD is after the data
     current = set(sec.loc[sec["date_added"].notna(), "ticker"])
     fund = fund.copy()
-    for _, e in ev.iterrows():
+    # in date order, so chains (WLP -> ANTM -> ELV, CBS -> VIAC -> PARA) end at today's symbol;
+    # rows before a change carry the old company's symbol by definition
+    for _, e in ev.sort_values("event_date", kind="stable").iterrows():
         old, new = norm(e["old_symbol"]), norm(e["new_symbol"])
-        if new in current:
-            hit = (fund["ticker"] == old) & (fund["date"] < pd.Timestamp(e["event_date"]))
-            fund.loc[hit, "ticker"] = new
+        hit = (fund["ticker"] == old) & (fund["date"] < e["event_date"])
+        fund.loc[hit, "ticker"] = new
 
     def key(name: str) -> str:
         return re.sub(r"[^a-z0-9]", "", str(name).lower().replace("&", "and"))
@@ -356,18 +391,14 @@ def build(shared: Path) -> dict[str, object]:
     write(iwf, "float_factors.parquet")
     # members SPY holds but with no company cap near that date (BRK-B, BF-B): the fund gives
     # their float cap, k x shares held x price = k x weight x NAV, as a cap snapshot
-    nav = float(
-        np.median(
-            (hold.set_index("ticker")["shares_held"] * near_split["price"]).dropna()
-            / hold.set_index("ticker")["weight"]
-        )
-    )
+    by_t = hold.groupby("ticker")[["shares_held", "weight"]].sum()
+    nav = float((by_t["shares_held"] * near_split["price"] / by_t["weight"]).dropna().median())
     no_cap = sorted(set(hold["ticker"]) - set(shares_out.index))
     extra_caps = []
     for t in no_cap:
         if t not in tr.columns:
             continue
-        w = float(hold.set_index("ticker").loc[t, "weight"])
+        w = float(by_t.loc[t, "weight"])
         extra_caps.append(
             {
                 "date": hold_date + pd.Timedelta(days=1),  # the close of 02-07 anchors it
@@ -402,6 +433,7 @@ def build(shared: Path) -> dict[str, object]:
         (OUT / old).unlink(missing_ok=True)
     manifest["notes"] = {
         "iwf_k": res.k,
+        "spy_nav_estimate_usd": nav,
         "iwf_clipped": list(res.clipped),
         "iwf_suspect": list(res.suspect),
         "holdings_without_shares_outstanding": list(res.unmatched),

@@ -94,6 +94,7 @@ def info(
                 f"{r[6]:+.2%}",
             )
         console.print(t2)
+    checked = print_self_check(console, market)
     console.print("[bold]Sources[/bold]")
     for s in market.provenance.sources:
         console.print(f"  - {s}", highlight=False)
@@ -109,8 +110,47 @@ def info(
                     orient="records"
                 ),
                 "provenance": market.provenance.to_dict(),
+                "self_check": {k: v.to_dict(orient="index") for k, v in checked.items()},
             },
         )
+
+
+def print_self_check(console: object, market: object) -> dict[str, pd.DataFrame]:
+    """Print the member indices against SPY and RSP (see data.selfcheck); returns the tables."""
+    from rich.table import Table
+
+    from counterweight.data.selfcheck import self_check
+    from counterweight.market import Market
+
+    assert isinstance(market, Market)
+    check = self_check(market)
+    for fund, tab in check.tables.items():
+        what = "cap-weighted members" if fund == "SPY" else "issuer-level equal weight"
+        t = Table(
+            title=f"Self-check: {what} vs {fund} ({check.basis} caps, data to {check.data_end})",
+            width=100,
+        )
+        cols = ["year", "index", fund, "gap after fee", "tracking error", "correlation"]
+        if "tracking_error_vs_index" in tab.columns:
+            cols.append("TE vs index level")
+        for c in cols:
+            t.add_column(c, justify="right")
+        for label, r in tab.iterrows():
+            row = [
+                str(label),
+                f"{r['index']:+.2%}",
+                f"{r['fund']:+.2%}",
+                f"{r['gap']:+.2%}",
+                f"{r['tracking_error']:.2%}",
+                f"{r['correlation']:.4f}",
+            ]
+            if "tracking_error_vs_index" in tab.columns:
+                row.append(f"{r['tracking_error_vs_index']:.2%}")
+            t.add_row(*row)
+        console.print(t)  # type: ignore[attr-defined]
+    for miss in check.misses():
+        console.print(f"  target missed: {miss}", highlight=False)  # type: ignore[attr-defined]
+    return check.tables
 
 
 def cap_estimate_check(market: object) -> pd.DataFrame:
