@@ -68,6 +68,7 @@ def build_market(
     basis: str | None = None,
     price_return: pd.DataFrame | None = None,
     unpriced_caps: bool = False,
+    cap_backfill: bool = False,
 ) -> Market:
     """A Market from validated frames.
 
@@ -81,7 +82,8 @@ def build_market(
     ``float_factors`` (long: ticker, date, iwf) makes the market float-adjusted by default
     (see :func:`counterweight.data.float_factors.iwf_panel` for ``iwf_before_first``);
     ``price_return`` (wide, like ``prices``) adds price-return closes. ``unpriced_caps`` accepts
-    caps of tickers without prices (they only inform ``member_coverage``).
+    caps of tickers without prices (they only inform ``member_coverage``). ``cap_backfill``
+    carries each ticker's first snapshot backwards (a look-ahead, for comparisons only).
     """
     prov = provenance or Provenance()
     prices = prices.sort_index()
@@ -134,7 +136,9 @@ def build_market(
             if "price" in snaps.columns and "cap_basis" not in snaps.columns:
                 snaps, split_notes = split_company_level_caps(snaps, issuer_of)
                 notes.extend(split_notes)
-            cap_frame, est_frame = estimate_caps(prices, snaps, method=cap_method)
+            cap_frame, est_frame = estimate_caps(
+                prices, snaps, method=cap_method, backfill=cap_backfill
+            )
             age_frame = cap_age_days(prices, snaps) if cap_method == "previous" else None
             n_snap = snaps["date"].nunique()
             notes.append(

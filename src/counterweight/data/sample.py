@@ -176,5 +176,6 @@ def load_sample(frequency: str = "daily") -> Market:
         price_return=pr,
         unpriced_caps=True,
     )
-    market = market.slice(SAMPLE_START, None)
-    return market
+    # the first quarter is a warm-up for the caps; every fundamentals snapshot stays (the last
+    # ones, to 2026-08-22, are after the last close and still the latest valuation data)
+    return replace(market.slice(SAMPLE_START, None), fundamentals=market.fundamentals)
