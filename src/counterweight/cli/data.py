@@ -164,7 +164,7 @@ def cap_estimate_check(market: object) -> pd.DataFrame:
     f = market.fundamentals
     if f.empty or "market_cap" not in f.columns:
         return pd.DataFrame()
-    return estimate_error(market.prices_frame(), f)
+    return estimate_error(market.prices_frame(), f, min_days=25)
 
 
 @data_app.command("import")

@@ -169,17 +169,22 @@ def caps_from_shares(
     return caps, estimated
 
 
-def estimate_error(prices: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
+def estimate_error(
+    prices: pd.DataFrame, snapshots: pd.DataFrame, min_days: int = 0
+) -> pd.DataFrame:
     """Out-of-sample check of :func:`estimate_caps`: estimate each snapshot's caps from the
     previous snapshot alone and compare with what it reports.
 
-    Returns one row per consecutive pair of snapshots (both anchored inside the price history):
+    Returns one row per consecutive pair of snapshots (both anchored inside the price history;
+    with ``min_days``, pairs at least that many days apart, chosen greedily in date order):
     ``from``, ``to``, ``days``, ``names`` compared, ``median_abs_error``, ``p90_abs_error`` and
     ``mean_error`` of estimate / reported - 1 (positive: the estimate is too high, as with a
     company that bought back shares or paid dividends since).
     """
     dates = pd.DatetimeIndex(prices.index)
     snaps = snapshots.dropna(subset=["market_cap"])
+    if "cap_flag" in snaps.columns:  # screened-out values are not estimates' targets
+        snaps = snaps[snaps["cap_flag"].fillna("").astype(str) == ""]
     snap_dates = sorted(pd.DatetimeIndex(snaps["date"].unique()))
     # a snapshot is checkable only if the prices reach it: its anchor session is at most a long
     # weekend before it (a snapshot after the last price would be compared with a stale close)
@@ -187,6 +192,12 @@ def estimate_error(prices: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFram
     usable = [
         d for d, k in zip(snap_dates, pos, strict=True) if k >= 0 and (d - dates[k]).days <= 4
     ]
+    if min_days > 0 and usable:  # from each kept snapshot, the next one min_days or more later
+        kept = [usable[0]]
+        for d in usable[1:]:
+            if (d - kept[-1]).days >= min_days:
+                kept.append(d)
+        usable = kept
     rows = []
     for a, b in itertools.pairwise(usable):
         pos_a = int(anchor_positions(dates, pd.DatetimeIndex([a]))[0])
