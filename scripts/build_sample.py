@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from counterweight.data.caps import screen_snapshots, split_company_level_caps
+from counterweight.data.caps import estimate_caps, screen_snapshots, split_company_level_caps
 from counterweight.data.float_factors import iwf_from_holdings, pool_share_classes
 from counterweight.data.store import file_sha256
 
@@ -133,9 +133,7 @@ START = pd.Timestamp("2014-01-02")
 WARM_UP = pd.Timestamp("2013-10-01")
 """Prices are stored from here so that the snapshots of 2013-10 and 2013-11 anchor the caps of
 the first panel dates; the loader starts the Market at START."""
-REUSED = frozenset(
-    "ADT APC CAM DOW EMC FB INFO LB NE NFX PCL POM SE SNDK SPLS STI TE".split()
-)
+REUSED = frozenset("ADT APC CAM DOW EMC FB INFO LB NE NFX PCL POM SE SNDK SPLS STI TE".split())
 """Symbols whose prices in the long file belong to today's holder, not the former member
 (../shared/data/README.md)."""
 AT_DATA_END = {"SKYD": "PSKY"}
@@ -148,7 +146,10 @@ HOLDINGS_TICKERS = {"PARA": "PSKY"}
 
 
 def pit_prices(
-    full: Path, universe: list[str], dates: pd.DatetimeIndex, members: pd.DataFrame,
+    full: Path,
+    universe: list[str],
+    dates: pd.DatetimeIndex,
+    members: pd.DataFrame,
     inputs: list[Path],
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
     """Daily total-return and price-return closes of every member since START.
@@ -212,6 +213,54 @@ def pit_prices(
     return tr, pr, why
 
 
+QQQ_REF_MAX_WEIGHT = 1.5
+"""QQQ weights (percent) above this belong to the largest Nasdaq-100 names, whose weights the
+index's modified capping changes; the scale is measured on the others."""
+
+
+def qqq_caps(
+    shared: Path, tr: pd.DataFrame, screened: pd.DataFrame, inputs: list[Path]
+) -> list[dict[str, object]]:
+    """Company caps on 2025-10-03 for members with no cap snapshot anywhere but a QQQ weight.
+
+    The Nasdaq-100 weights its members by company cap (modified only for the largest), so for the
+    others cap_i = w_i x median_j(cap_j / w_j) over the QQQ names whose caps the snapshots give
+    (carried to 2025-10-03; their ratio's interquartile range is about +-1.5%). The S&P 400 and
+    600 funds' weights give no such scale (+-25% on the few names with caps), so their names stay
+    without caps.
+    """
+    f = shared / "holdings" / "etf_holdings_qqq_iwm_mdy_spsm_2025-10.csv"
+    inputs.append(f)
+    h = pd.read_csv(f)
+    h = h[h["fund"] == "QQQ"].assign(ticker=lambda d: d["ticker"].astype(str).map(norm))
+    w = h.groupby("ticker")["weight_pct"].sum()
+    day = pd.Timestamp(h["snapshot_date"].iloc[0])
+    usable = screened[(screened["cap_flag"] == "") & screened["market_cap"].notna()]
+    have = set(usable["ticker"])
+    caps, _ = estimate_caps(tr, usable[["date", "ticker", "market_cap"]])
+    pos = int(tr.index.searchsorted(day, side="left")) - 1
+    on = caps.iloc[pos]
+    ref = pd.concat([w, on], axis=1, keys=["w", "cap"]).dropna()
+    ref = ref[ref["w"] < QQQ_REF_MAX_WEIGHT]
+    scale = float((ref["cap"] / ref["w"]).median())
+    out: list[dict[str, object]] = []
+    for t, wt in w.items():
+        if t in tr.columns and t not in have and tr[t].notna().any():
+            out.append(
+                {
+                    "date": day,
+                    "ticker": t,
+                    "price": np.nan,
+                    "market_cap": float(wt) * scale,
+                    "source": f"company cap from QQQ holdings {day.date()} (weight x median cap/weight "
+                    f"of {len(ref)} Nasdaq-100 members with snapshot caps)",
+                    "cap_basis": "estimated from a fund's weight",
+                    "cap_flag": "",
+                }
+            )
+    return out
+
+
 def build(shared: Path) -> dict[str, object]:
     sample, full = shared / "sample", shared / "full"
     OUT.mkdir(parents=True, exist_ok=True)
@@ -227,11 +276,16 @@ def build(shared: Path) -> dict[str, object]:
     # closing price differs from its index's close by a few basis points a day
     f = full / "megacap_ohlcv_long_2010_2026.parquet"
     inputs.append(f)
-    gspc = pd.read_parquet(f, columns=["date", "ticker", "close"], filters=[("ticker", "==", "GSPC")])
+    gspc = pd.read_parquet(
+        f, columns=["date", "ticker", "close"], filters=[("ticker", "==", "GSPC")]
+    )
     gspc = gspc[(gspc["date"] >= etf_long["date"].min()) & (gspc["date"] <= etf_long["date"].max())]
     gspc = pd.DataFrame(
-        {"date": pd.to_datetime(gspc["date"]).astype("datetime64[ns]"), "ticker": "GSPC",
-         "price": gspc["close"].astype(float)}
+        {
+            "date": pd.to_datetime(gspc["date"]).astype("datetime64[ns]"),
+            "ticker": "GSPC",
+            "price": gspc["close"].astype(float),
+        }
     )
     etf_long["date"] = etf_long["date"].astype("datetime64[ns]")
     etf_long = pd.concat([etf_long, gspc], ignore_index=True)
@@ -249,15 +303,21 @@ def build(shared: Path) -> dict[str, object]:
     inputs.append(f)
     hist = pd.read_csv(f)
     hist["ticker"] = hist["symbol"].map(norm).replace(AT_DATA_END)
-    members = pd.DataFrame(
-        {
-            "ticker": hist["ticker"],
-            "start": pd.to_datetime(hist["opt-in"]),
-            "end": pd.to_datetime(hist["opt-out"]),
-        }
-    ).sort_values(["ticker", "start"]).reset_index(drop=True)
+    members = (
+        pd.DataFrame(
+            {
+                "ticker": hist["ticker"],
+                "start": pd.to_datetime(hist["opt-in"]),
+                "end": pd.to_datetime(hist["opt-out"]),
+            }
+        )
+        .sort_values(["ticker", "start"])
+        .reset_index(drop=True)
+    )
     write(members, "membership.parquet")
-    live = members[(members["end"].isna() | (members["end"] > START)) & (members["start"] <= dates[-1])]
+    live = members[
+        (members["end"].isna() | (members["end"] > START)) & (members["start"] <= dates[-1])
+    ]
     universe = sorted(set(live["ticker"]))
 
     # --- daily prices of every member since START (point in time, former members included)
@@ -376,8 +436,11 @@ def build(shared: Path) -> dict[str, object]:
     hold = pd.read_csv(f)
     hold = hold[hold["Ticker"].notna() & hold["Shares Held"].notna()]
     hold = pd.DataFrame(
-        {"ticker": hold["Ticker"].map(norm).replace(HOLDINGS_TICKERS), "shares_held": hold["Shares Held"],
-         "weight": hold["Weight"] / 100.0}
+        {
+            "ticker": hold["Ticker"].map(norm).replace(HOLDINGS_TICKERS),
+            "shares_held": hold["Shares Held"],
+            "weight": hold["Weight"] / 100.0,
+        }
     )
     hold_date = pd.Timestamp("2025-02-07")
     near = fund[fund["date"] == pd.Timestamp("2025-02-01")].set_index("ticker")
@@ -410,14 +473,19 @@ def build(shared: Path) -> dict[str, object]:
                 "cap_flag": "",
             }
         )
+    extra_caps += qqq_caps(shared, tr, screened, inputs)
     caps_table = pd.concat([screened, pd.DataFrame(extra_caps)], ignore_index=True)
     caps_table = caps_table.sort_values(["date", "ticker", "source"]).reset_index(drop=True)
-    caps_table = caps_table[["date", "ticker", "price", "market_cap", "source", "cap_basis", "cap_flag"]]
+    caps_table = caps_table[
+        ["date", "ticker", "price", "market_cap", "source", "cap_basis", "cap_flag"]
+    ]
     write(caps_table, "cap_snapshots.parquet")
     # fundamentals carry the screen's verdict on their own cap (h12b reads valuation from them)
     verdict = screened[screened["source"] == "full/sp500_constituents_financials_history"]
     verdict = verdict.set_index(["date", "ticker"])["cap_flag"]
-    fund["cap_flag"] = [verdict.get((d, t), "") for d, t in zip(fund["date"], fund["ticker"], strict=True)]
+    fund["cap_flag"] = [
+        verdict.get((d, t), "") for d, t in zip(fund["date"], fund["ticker"], strict=True)
+    ]
     write(fund, "fundamentals.parquet")
 
     # --- Fama-French 5 factors + momentum, daily, converted from percent to fractions
@@ -444,7 +512,11 @@ def build(shared: Path) -> dict[str, object]:
         manifest["inputs"][str(p.relative_to(shared))] = file_sha256(p)  # type: ignore[index]
     for p in sorted(OUT.glob("*.parquet")):
         d = pd.read_parquet(p)
-        info: dict[str, object] = {"rows": len(d), "sha256": file_sha256(p), "bytes": p.stat().st_size}
+        info: dict[str, object] = {
+            "rows": len(d),
+            "sha256": file_sha256(p),
+            "bytes": p.stat().st_size,
+        }
         if "date" in d.columns:
             info["first"] = str(pd.Timestamp(d["date"].min()).date())
             info["last"] = str(pd.Timestamp(d["date"].max()).date())

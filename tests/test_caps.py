@@ -170,8 +170,13 @@ def _snaps(prices: pd.DataFrame, holdings: dict[str, float], every: int = 40) ->
         d = prices.index[k] + pd.Timedelta(days=1)  # anchored on close k
         for t, h in holdings.items():
             rows.append(
-                {"date": d, "ticker": t, "price": prices[t].iloc[k], "market_cap": h * prices[t].iloc[k],
-                 "source": "s"}
+                {
+                    "date": d,
+                    "ticker": t,
+                    "price": prices[t].iloc[k],
+                    "market_cap": h * prices[t].iloc[k],
+                    "source": "s",
+                }
             )
     return pd.DataFrame(rows)
 

@@ -175,3 +175,31 @@ def test_company_market_without_factors() -> None:
         m.with_basis("float")
     with pytest.raises(InputError, match="basis"):
         m.with_basis("free")
+
+
+def test_store_imports_float_factors(tmp_path: Path) -> None:
+    from counterweight.data.store import Store
+
+    prices = tmp_path / "p.csv"
+    prices.write_text(
+        "date,ticker,price\n2024-01-02,A,10\n2024-01-02,B,20\n2024-01-03,A,11\n2024-01-03,B,20\n"
+    )
+    caps = tmp_path / "c.csv"
+    # shares outstanding = cap / the stored price on the cap's date: A 110 / 11, B 400 / 20
+    caps.write_text("date,ticker,market_cap\n2024-01-03,A,110\n2024-01-03,B,400\n")
+    held = tmp_path / "spy_2024-01-02.csv"
+    # shares outstanding A 10, B 20; held 10 / k and 10 / k: B's factor is 0.5
+    held.write_text("Ticker,Shares Held\nA,1\nB,1\n")
+    db = tmp_path / "s.duckdb"
+    with Store(db) as st:
+        st.import_file(prices, "prices")
+        st.import_file(caps, "caps")
+        st.import_file(held, "float")
+        m = st.market()
+    assert m.basis == "float"
+    iwf = m.iwf
+    assert iwf is not None
+    np.testing.assert_allclose(iwf[-1], [1.0, 0.5])
+    # the caps dated 01-03 anchor on the close of 01-02: company caps 110 and 400, B float 200
+    w = m.cap_weights("2024-01-02")
+    assert w["B"] == pytest.approx(200 / 310, rel=1e-12)

@@ -515,6 +515,7 @@ class Market:
         fund = self.fundamentals
         if not fund.empty and "ticker" in fund.columns:
             fund = fund[fund["ticker"].isin(wanted)]
+
         def cols(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else a[:, pos]
 
@@ -583,6 +584,26 @@ class Market:
             "estimated_cap_share_of_member_cells": est / member_cells
             if member_cells
             else float("nan"),
+            "cap_basis": self.provenance.cap_basis,
+            "data_end": None
+            if self.provenance.data_end is None
+            else self.provenance.data_end.date().isoformat(),
+            "breadth_basis": self.breadth_prices()[1],
+            "members_without_price_last_date": (
+                int(
+                    self.member_coverage["members"].iloc[-1]
+                    - self.member_coverage["with_price"].iloc[-1]
+                )
+                if not self.member_coverage.empty
+                else int((mem[-1] & ~np.isfinite(self.prices[-1])).sum())
+                if t
+                else 0
+            ),
+            "min_cap_share_priced": (
+                float(self.member_coverage["cap_share_priced"].min())
+                if not self.member_coverage.empty
+                else float("nan")
+            ),
             "sectors": int(self.securities["sector"].nunique()),
             "fundamentals_rows": len(self.fundamentals),
             "benchmarks": list(map(str, self.benchmarks.columns)),

@@ -58,6 +58,13 @@ def info(
     table.add_row(
         "estimated caps (member-days)", f"{cov['estimated_cap_share_of_member_cells']:.2%}"
     )
+    table.add_row("cap basis / data end", f"{cov['cap_basis']} / {cov['data_end']}")
+    table.add_row(
+        "members without prices (last date)",
+        f"{cov['members_without_price_last_date']:,} (priced share of the index by cap >= "
+        f"{cov['min_cap_share_priced']:.1%} on every date)",
+    )
+    table.add_row("breadth closes", str(cov["breadth_basis"]))
     table.add_row("GICS sectors", str(cov["sectors"]))
     table.add_row("fundamentals rows", f"{cov['fundamentals_rows']:,}")
     if cov["benchmarks"]:
@@ -173,7 +180,7 @@ def import_(
     kind: Annotated[
         str,
         typer.Option(
-            help="prices | benchmarks | caps | securities | membership | fundamentals | factors",
+            help="prices | benchmarks | caps | securities | membership | fundamentals | factors | float (IWF, index-shares or holdings-with-shares file)",
         ),
     ],
     store: Annotated[

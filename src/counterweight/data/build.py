@@ -234,7 +234,7 @@ def member_coverage(
         else caps.reindex(index=prices.index, columns=all_t).to_numpy(dtype=float)
     )
     with_cap = priced & np.isfinite(cap)
-    stale = np.full(mask.shape, np.nan)
+    stale: np.ndarray = np.full(mask.shape, np.nan)
     if snapshots is not None and not snapshots.empty and "market_cap" in snapshots.columns:
         s = snapshots.dropna(subset=["market_cap"])
         s = s[s["ticker"].isin(all_t)]

@@ -324,8 +324,14 @@ def screen_single_class(
     equal split of :func:`split_company_level_caps`). Returns a boolean Series.
     """
     issuer = snapshots["ticker"].map(lambda t: issuer_of.get(t, t))
-    classes = issuer.map(issuer.groupby(issuer).agg(lambda s: snapshots.loc[s.index, "ticker"].nunique()))
-    src = snapshots["source"] if "source" in snapshots.columns else pd.Series("", index=snapshots.index)
+    classes = issuer.map(
+        issuer.groupby(issuer).agg(lambda s: snapshots.loc[s.index, "ticker"].nunique())
+    )
+    src = (
+        snapshots["source"]
+        if "source" in snapshots.columns
+        else pd.Series("", index=snapshots.index)
+    )
     has_cap = snapshots["market_cap"].notna()
     per_snap = has_cap.groupby([snapshots["date"], src, issuer]).transform("sum")
     multi = (classes > 1) & has_cap

@@ -66,9 +66,9 @@ def iwf_from_holdings(
     ``holdings``: columns ticker, shares_held. ``shares_outstanding``: indexed by ticker (same
     spelling, normalised). See the module docstring for the method.
     """
-    h = holdings.copy()
-    h["ticker"] = h["ticker"].map(normalize_ticker)
-    h = h.groupby("ticker", sort=True)["shares_held"].sum()
+    frame = holdings.copy()
+    frame["ticker"] = frame["ticker"].map(normalize_ticker)
+    h: pd.Series = frame.groupby("ticker", sort=True)["shares_held"].sum()
     out = shares_outstanding.copy()
     out.index = pd.Index([normalize_ticker(t) for t in out.index])
     out = out[~out.index.duplicated()]
@@ -77,13 +77,16 @@ def iwf_from_holdings(
     r = (h.reindex(both) / out.reindex(both)).astype(float)
     r = r[np.isfinite(r) & (r > 0)]
     if r.empty:
-        raise InputError("no holding matches a ticker with shares outstanding: cannot scale the IWF")
-    upper = r[r >= r.median()]
-    k = 1.0 / float(upper[upper >= upper.median()].median())
+        raise InputError(
+            "no holding matches a ticker with shares outstanding: cannot scale the IWF"
+        )
+    vals = np.sort(r.to_numpy(dtype=float))
+    upper = vals[vals >= np.median(vals)]
+    k = 1.0 / float(np.median(upper[upper >= np.median(upper)]))
     raw = k * r
     iwf = raw.clip(upper=1.0)
-    clipped = tuple(sorted(raw.index[raw > 1.0]))
-    suspect = tuple(sorted(iwf.index[iwf < min_iwf]))
+    clipped = tuple(sorted(str(t) for t in raw.index[(raw > 1.0).to_numpy()]))
+    suspect = tuple(sorted(str(t) for t in iwf.index[(iwf < min_iwf).to_numpy()]))
     table = pd.DataFrame(
         {
             "ticker": iwf.index,

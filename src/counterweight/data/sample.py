@@ -35,6 +35,8 @@ SAMPLE_SOURCES = (
     "Quarterly market caps 2001 .. 2025-02 (MIT), screened, between the snapshots",
     "Investable weight factors: SPDR S&P 500 ETF (SPY) holdings of 2025-02-07 as State Street "
     "publishes them (via umiuni-community/company_market_cap_2025, MIT)",
+    "Company caps of 5 later additions: QQQ holdings of 2025-10-04 (public repository major/index-etfs, "
+    "no licence file)",
     "Point-in-time S&P 500 membership (join and leave dates): index-constitution history (MIT)",
     "Fama-French 5 factors and momentum, daily: Kenneth R. French data library",
 )
@@ -136,7 +138,9 @@ def month_end_view(market: Market) -> Market:
         "month-end view: the daily panel on the last trading date of each month "
         f"(the last row is {dates[-1].date()}, possibly a partial month)"
     )
-    return replace(m, benchmarks=bench, factors=fac, provenance=replace(prov, name="embedded sample (monthly)"))
+    return replace(
+        m, benchmarks=bench, factors=fac, provenance=replace(prov, name="embedded sample (monthly)")
+    )
 
 
 @cache

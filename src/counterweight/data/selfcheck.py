@@ -88,9 +88,7 @@ def equal_weight_returns(market: Market) -> pd.Series:
         for i in issuers:
             cls = np.flatnonzero(m & (codes == i))
             tot = c[cls].sum()
-            k[cls] = (c[cls] / tot if tot > 0 else np.full(len(cls), 1.0 / len(cls))) / len(
-                issuers
-            )
+            k[cls] = (c[cls] / tot if tot > 0 else np.full(len(cls), 1.0 / len(cls))) / len(issuers)
         return k
 
     w = fresh(0)
@@ -127,7 +125,7 @@ class SelfCheck:
         out = []
         spy = self.tables.get("SPY")
         if spy is not None and not spy.empty:
-            te = float(spy.loc["all", "tracking_error"])
+            te = float(spy.at["all", "tracking_error"])  # type: ignore[arg-type]
             if te >= TARGETS["SPY_tracking_error"]:
                 out.append(f"tracking error vs SPY {te:.2%}/yr (target < 0.50%)")
             years = spy.drop(index="all")
@@ -150,7 +148,8 @@ def compare(index: pd.Series, fund: pd.Series, fee: float) -> pd.DataFrame:
     """
     both = pd.concat([index, fund], axis=1, keys=["i", "f"]).dropna()
     rows = {}
-    groups = [(str(y), g) for y, g in both.groupby(both.index.year)] + [("all", both)]
+    cal = pd.DatetimeIndex(both.index).year
+    groups = [(str(y), g) for y, g in both.groupby(cal)] + [("all", both)]
     for label, g in groups:
         if len(g) < 2:
             continue
