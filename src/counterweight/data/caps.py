@@ -59,7 +59,7 @@ def split_company_level_caps(
     out["cap_basis"] = "reported"
     if out.empty:
         return out, []
-    issuer = out["ticker"].map(lambda t: issuer_of.get(t, t))
+    issuer = _issuers(out["ticker"], issuer_of)
     out["_issuer"] = issuer
     notes: list[str] = []
     multi = out.groupby(["date", "_issuer"])["ticker"].transform("size") > 1
@@ -323,7 +323,7 @@ def screen_single_class(
     class's median holding over the snapshots where several classes carry caps (after the
     equal split of :func:`split_company_level_caps`). Returns a boolean Series.
     """
-    issuer = snapshots["ticker"].map(lambda t: issuer_of.get(t, t))
+    issuer = _issuers(snapshots["ticker"], issuer_of)
     classes = issuer.map(
         issuer.groupby(issuer).agg(lambda s: snapshots.loc[s.index, "ticker"].nunique())
     )
@@ -394,7 +394,7 @@ def screen_snapshots(
     single = screen_single_class(out[live], h[live], issuer_of)
     idx = single[single].index
     if len(idx):
-        issuer = out.loc[idx, "ticker"].map(lambda t: issuer_of.get(t, t))
+        issuer = _issuers(out.loc[idx, "ticker"], issuer_of)
         n_cls = issuer.map(
             pd.Series(issuer_of).groupby(pd.Series(issuer_of)).size().to_dict()
         ).fillna(1)
@@ -405,3 +405,9 @@ def screen_snapshots(
     jumps = screen_jumps(out[live], h[live])
     out.loc[jumps[jumps].index, "cap_flag"] = "jump vs neighbours"
     return out
+
+
+def _issuers(tickers: pd.Series, issuer_of: Mapping[str, str]) -> pd.Series:
+    """Issuer of each ticker (the ticker itself where unknown), vectorised."""
+    mapped = tickers.map(dict(issuer_of))
+    return mapped.astype(object).where(mapped.notna(), tickers).astype(str)

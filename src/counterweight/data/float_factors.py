@@ -29,6 +29,7 @@ clipped to 1 and reported; factors below ``min_iwf`` are reported as suspect and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -271,7 +272,7 @@ def pool_share_classes(
     if not rows.any():
         return out
     sub = out[rows]
-    issuer = sub["ticker"].map(lambda t: issuer_of.get(t, t))
+    issuer = _issuers(sub["ticker"], issuer_of)
     c = sub["ticker"].map(caps).astype(float)
     whole = (sub["raw"] * c).groupby(issuer).transform("sum") / c.groupby(issuer).transform("sum")
     scale = np.minimum(1.0, 1.0 / whole)
@@ -280,3 +281,9 @@ def pool_share_classes(
         f"class of a company cap split equally; issuer factor {min(w, 1.0):.3f}" for w in whole
     ]
     return out
+
+
+def _issuers(tickers: pd.Series, issuer_of: Mapping[str, str]) -> pd.Series:
+    """Issuer of each ticker (the ticker itself where unknown), vectorised."""
+    mapped = tickers.map(dict(issuer_of))
+    return mapped.astype(object).where(mapped.notna(), tickers).astype(str)
