@@ -58,22 +58,36 @@ def synthetic_market(t: int = 40, seed: int = 1, holes: bool = True) -> Market:
 
 
 def brute_index_returns(m: Market, weighting: str, tickers: list[str] | None = None) -> np.ndarray:
-    """Loop over days and names: previous-close weights of members with a return today."""
+    """Loop over days and names: the members *on* day t with a return that day, weighted by caps
+    at t-1 (cap) or one slot per company split by caps at t-1 (equal)."""
     cols = range(len(m.tickers)) if tickers is None else [m.tickers.get_loc(t) for t in tickers]
+    issuer = m.securities["issuer"]
     out = np.full(len(m.dates), np.nan)
     for t in range(1, len(m.dates)):
-        num = den = 0.0
+        held = []
         for i in cols:
             p0, p1, c0 = m.prices[t - 1, i], m.prices[t, i], m.caps[t - 1, i]
-            if not m.members[t - 1, i] or np.isnan(p0) or np.isnan(p1):
+            if not m.members[t, i] or np.isnan(p0) or np.isnan(p1):
                 continue
-            b = c0 if weighting == "cap" else 1.0
-            if np.isnan(b):
+            if weighting == "cap" and not c0 > 0:
                 continue
-            num += b * (p1 / p0 - 1)
-            den += b
-        if den > 0:
-            out[t] = num / den
+            held.append(i)
+        if not held:
+            continue
+        if weighting == "cap":
+            base = {i: m.caps[t - 1, i] for i in held}
+        else:
+            companies: dict[str, list[int]] = {}
+            for i in held:
+                companies.setdefault(str(issuer.iloc[i]), []).append(i)
+            base = {}
+            for members in companies.values():
+                caps = [m.caps[t - 1, i] for i in members]
+                for i, c in zip(members, caps, strict=True):
+                    split = c / sum(caps) if all(x > 0 for x in caps) else 1 / len(members)
+                    base[i] = split / len(companies)
+        den = sum(base.values())
+        out[t] = sum(b * (m.prices[t, i] / m.prices[t - 1, i] - 1) for i, b in base.items()) / den
     return out
 
 

@@ -2,12 +2,16 @@
 
 Conventions (fractions throughout):
 
-* **Daily basket return.** A basket held over day ``t`` is formed at the previous close from
-  base weights ``b_{t-1,i}`` (the market cap for cap weighting, 1 for equal weighting) of the
-  index members on ``t-1``. Names without a return on ``t`` (no price on ``t`` or ``t-1``) are
-  left out that day and the others renormalised::
+* **Daily basket return.** The basket of day ``t`` is the index members *on* ``t``
+  (membership intervals are end-exclusive: a name whose membership ends on ``X`` is out from
+  ``X`` on, its last member day is ``X-1``; a name that joins on ``X`` counts from ``X``). It is
+  formed at the previous close: weights come from base weights ``b_{t-1,i}`` at the close of
+  ``t-1`` (the market cap for cap weighting; for equal weighting one equal slot per
+  *company*, split across its share classes by cap, as the S&P 500 Equal Weight Index weights
+  companies, not share lines). Names without a return on ``t`` (no price on ``t`` or ``t-1``)
+  are left out that day and the others renormalised::
 
-      R_t = sum_i b_{t-1,i} r_{t,i} / sum_i b_{t-1,i}     (i held on t-1 with a return on t)
+      R_t = sum_i b_{t-1,i} r_{t,i} / sum_i b_{t-1,i}     (i member on t with a return on t)
 
   Equal weight is therefore rebalanced daily (RSP rebalances quarterly; compare both).
 * **Window return.** ``prod_{t in (a, e]} (1 + R_t) - 1`` from the close of the anchor date
@@ -178,14 +182,71 @@ def _zero_nan(x: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(x), x, 0.0)
 
 
-def previous_close_base(base: np.ndarray, held: np.ndarray) -> np.ndarray:
-    """Base weights in force over day t: ``b_{t-1}`` where held on ``t-1`` and positive, else NaN.
+def previous_close_base(base: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Base weights in force over day t: ``b_{t-1}`` for the members *on* ``t`` whose base at the
+    previous close is finite and positive, else NaN (T, N).
 
-    Row 0 is NaN (nothing was formed before the first close).
+    Row 0 is NaN (nothing was formed before the first close). A name that leaves on ``X`` (not a
+    member on ``X``) carries no weight on ``X``; one that joins on ``X`` carries ``b_{X-1}``.
     """
-    b = np.where(held & np.isfinite(base) & (base > 0), base, np.nan)
-    out = np.full(b.shape, np.nan)
-    out[1:] = b[:-1]
+    base = np.asarray(base, dtype=np.float64)
+    out = np.full(base.shape, np.nan)
+    if base.shape[0] > 1:
+        prev = base[:-1]
+        with np.errstate(invalid="ignore"):
+            ok = np.asarray(members, dtype=bool)[1:] & np.isfinite(prev) & (prev > 0)
+        out[1:] = np.where(ok, prev, np.nan)
+    return out
+
+
+def company_equal_base(held: np.ndarray, caps: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Equal weight by company (B, N): each issuer with a held class sums to 1 across its classes.
+
+    A single-class issuer's held ticker gets 1. The classes of a multi-class issuer (GOOG +
+    GOOGL) share its one slot in proportion to ``caps`` when every held class has a positive
+    cap, else equally. 0 where not held. Normalising a row gives ``1 / I`` per held issuer: the
+    S&P 500 Equal Weight Index weights companies, not share lines (S&P U.S. Indices
+    Methodology, S&P Equal Weight indices; S&P DJI, "S&P 500 Sectors: Equal-Weight and
+    Cap-Weight Indices": "EW indices are equally weighted by companies, not by issues").
+    """
+    held = np.asarray(held, dtype=bool)
+    out = held.astype(np.float64)
+    codes = np.asarray(codes, dtype=np.intp)
+    if codes.size == 0:
+        return out
+    multi = np.bincount(codes)[codes] > 1
+    if not multi.any():
+        return out
+    cols = np.flatnonzero(multi)
+    _, sub = np.unique(codes[cols], return_inverse=True)
+    onehot = np.zeros((cols.size, int(sub.max()) + 1))
+    onehot[np.arange(cols.size), sub] = 1.0
+    h = held[:, cols]
+    c = np.asarray(caps, dtype=np.float64)[:, cols]
+    with np.errstate(invalid="ignore"):
+        known = h & np.isfinite(c) & (c > 0)
+    n_held = (h.astype(np.float64) @ onehot)[:, sub]
+    n_known = (known.astype(np.float64) @ onehot)[:, sub]
+    cap_sum = (np.where(known, c, 0.0) @ onehot)[:, sub]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        within = np.where(n_known == n_held, c / cap_sum, 1.0 / n_held)
+    out[:, cols] = np.where(h, within, 0.0)
+    return out
+
+
+def equal_company_previous_close(market: Market, mask: np.ndarray | None = None) -> np.ndarray:
+    """Equal-by-company base weights in force over each day (T, N), like
+    :func:`previous_close_base`: members on ``t`` (inside ``mask``, a ticker subset, if given)
+    with a return on ``t``, share classes split by their caps at ``t-1``; NaN where not held,
+    row 0 NaN."""
+    r = market.returns
+    out = np.full(r.shape, np.nan)
+    if r.shape[0] > 1:
+        held = market.members[1:] & np.isfinite(r[1:])
+        if mask is not None:
+            held &= np.asarray(mask, dtype=bool)[None, :]
+        b = company_equal_base(held, market.caps[:-1], market.issuer_codes)
+        out[1:] = np.where(held, b, np.nan)
     return out
 
 
@@ -249,12 +310,19 @@ def rolling_window_returns(daily: np.ndarray, days: int) -> np.ndarray:
 # --------------------------------------------------------------------------- public API
 
 
-def _base(market: Market, weighting: str) -> np.ndarray:
+def _check_weighting(weighting: str) -> None:
+    if weighting not in ("cap", "equal"):
+        raise ConfigError(f"weighting must be 'cap' or 'equal', not '{weighting}'")
+
+
+def basket_base(market: Market, weighting: str, mask: np.ndarray | None = None) -> np.ndarray:
+    """Base weights in force over each day (T, N) for ``weighting``: previous-close caps of the
+    members on ``t`` (cap), or one slot per company (equal, see :func:`company_equal_base`),
+    optionally for the basket of the tickers in ``mask`` only."""
+    _check_weighting(weighting)
     if weighting == "cap":
-        return market.caps
-    if weighting == "equal":
-        return np.ones(market.shape)
-    raise ConfigError(f"weighting must be 'cap' or 'equal', not '{weighting}'")
+        return previous_close_base(market.caps, market.members)
+    return equal_company_previous_close(market, mask)
 
 
 BLOCK_ROWS = 128
@@ -266,28 +334,28 @@ def _held_weight_blocks(
 ) -> Iterator[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]:
     """Yield ``(lo, hi, w, r, held)`` for blocks of rows ``lo..hi-1`` in ``start..stop-1``.
 
-    ``r`` is the simple return ``P_t / P_{t-1} - 1``, ``held`` the members at ``t-1`` with a
-    positive base weight and a return on ``t``, ``w`` the renormalised previous-close weights
-    (0 where not held).
+    ``r`` is the simple return ``P_t / P_{t-1} - 1``, ``held`` the members *on* ``t`` with a
+    positive base weight at ``t-1`` and a return on ``t``, ``w`` the renormalised previous-close
+    weights (0 where not held): caps at ``t-1``, or one equal slot per company.
     """
-    if weighting not in ("cap", "equal"):
-        raise ConfigError(f"weighting must be 'cap' or 'equal', not '{weighting}'")
+    _check_weighting(weighting)
     # row blocks of a Fortran-ordered panel (what DataFrame.to_numpy often returns) are strided
     prices = np.ascontiguousarray(market.prices)
     members = np.ascontiguousarray(market.members)
-    caps = np.ascontiguousarray(market.caps) if weighting == "cap" else market.caps
+    caps = np.ascontiguousarray(market.caps)
+    codes = market.issuer_codes
     t = prices.shape[0] if stop is None else min(stop, prices.shape[0])
     for lo in range(max(start, 1), t, BLOCK_ROWS):
         hi = min(lo + BLOCK_ROWS, t)
         with np.errstate(divide="ignore", invalid="ignore"):
             r = prices[lo:hi] / prices[lo - 1 : hi - 1] - 1.0
-            held = members[lo - 1 : hi - 1] & np.isfinite(r)
+            held = members[lo:hi] & np.isfinite(r)
+            b = caps[lo - 1 : hi - 1]
             if weighting == "cap":
-                b = caps[lo - 1 : hi - 1]
                 held &= b > 0
                 w = np.where(held, b, 0.0)
             else:
-                w = held.astype(np.float64)
+                w = company_equal_base(held, b, codes)
         total = w.sum(axis=1)
         w *= np.where(total > 0, 1.0 / np.where(total > 0, total, 1.0), 0.0)[:, None]
         yield lo, hi, w, r, held
@@ -298,8 +366,8 @@ class Attribution:
     """The daily index return of the members for one weighting, and contributions on demand.
 
     ``index_returns`` (T,) is ``R_t = sum_i w_ti r_ti`` with ``w_ti`` the previous-close
-    weights of the names held on ``t`` (members at ``t-1`` with a base weight and a return on
-    ``t``); NaN on days nothing is held and on the first date. Contributions for a window are
+    weights of the names held on ``t`` (members on ``t`` with a base weight at ``t-1`` and a
+    return on ``t``); NaN on days nothing is held and on the first date. Contributions for a window are
     recomputed from the market in row blocks, so no (T, N) panel is kept in memory.
     """
 
@@ -338,7 +406,7 @@ class Attribution:
 
 
 def attribution(market: Market, weighting: str = "cap") -> Attribution:
-    """The index's daily returns (members at the previous close), in row blocks."""
+    """The index's daily returns (members of each day, weights from the previous close)."""
     idx = np.full(len(market.dates), np.nan)
     for lo, hi, w, r, held in _held_weight_blocks(market, weighting):
         day = np.einsum("ij,ij->i", w, np.where(held, r, 0.0))
@@ -347,8 +415,8 @@ def attribution(market: Market, weighting: str = "cap") -> Attribution:
 
 
 def daily_weights(market: Market, weighting: str = "cap") -> np.ndarray:
-    """Weights held over each day (T, N): previous-close base weights of members with a
-    return that day, renormalised to sum to 1; 0 where not held, row 0 all 0."""
+    """Weights held over each day (T, N): previous-close base weights of that day's members with
+    a return that day, renormalised to sum to 1; 0 where not held, row 0 all 0."""
     out = np.zeros(market.prices.shape)
     for lo, hi, w, _, _ in _held_weight_blocks(market, weighting):
         out[lo:hi] = w
@@ -365,8 +433,8 @@ def group_daily_returns(
     """Daily returns of the index and of each group (and of the rest), per weighting.
 
     Columns ``"<name> (cap)"`` / ``"<name> (equal)"`` for ``Index``, each group and ``Rest``
-    (every member outside all groups). Within a group, weights are the group members'
-    previous-close caps (or equal), renormalised inside the group.
+    (every member outside all groups). Within a group, weights are the previous-close caps of
+    its members of the day (or one equal slot per company), renormalised inside the group.
     """
     group_list = list(groups)
     baskets: list[tuple[str, np.ndarray]] = [("Index", np.ones(len(market.tickers), dtype=bool))]
@@ -376,9 +444,11 @@ def group_daily_returns(
     r = market.returns
     cols: dict[str, np.ndarray] = {}
     for weighting in weightings:
-        base_prev = previous_close_base(_base(market, weighting), market.members)
+        base_prev = basket_base(market, weighting)
         for name, mask in baskets:
-            cols[f"{name} ({weighting})"] = basket_returns(base_prev[:, mask], r[:, mask])
+            whole = weighting == "cap" or bool(mask.all())
+            b = base_prev if whole else basket_base(market, weighting, mask)
+            cols[f"{name} ({weighting})"] = basket_returns(b[:, mask], r[:, mask])
     return pd.DataFrame(cols, index=market.dates)
 
 
@@ -526,7 +596,7 @@ def sector_daily_returns(market: Market, weighting: str = "cap") -> pd.DataFrame
     """Daily return of each GICS sector's members (date x sector)."""
     sectors = market.securities["sector"]
     codes, uniques = pd.factorize(sectors, sort=True)
-    base_prev = previous_close_base(_base(market, weighting), market.members)
+    base_prev = basket_base(market, weighting)
     daily = grouped_basket_returns(base_prev, market.returns, codes, len(uniques))
     return pd.DataFrame(daily, index=market.dates, columns=pd.Index(uniques, name="sector"))
 
