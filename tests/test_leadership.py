@@ -266,3 +266,68 @@ def test_etf_windows_use_the_etf_calendar() -> None:
     got = etf_window_returns(bm, ["SPY"], [w]).iloc[0, 0]
     # start falls back to the last ETF close on or before the window start (stock_dates[2])
     assert got == pytest.approx(108.0 / 102.0 - 1)
+
+
+def _change_panel() -> Market:
+    """Three names, 5 days. C's membership ends on day 2 (out from day 2) and C halves that day;
+    D joins on day 2 and doubles that day. A and B are flat, then rise 1% on day 3."""
+    dates = pd.bdate_range("2024-03-04", periods=5)
+    px = pd.DataFrame(
+        {
+            "A": [10.0, 10, 10, 10.1, 10.1],
+            "B": [10.0, 10, 10, 10.1, 10.1],
+            "C": [10.0, 10, 5, 5, 5],
+            "D": [10.0, 10, 20, 20, 20],
+        },
+        index=dates,
+    )
+    caps = px * pd.Series({"A": 1e9, "B": 2e9, "C": 1e9, "D": 1e9})
+    members = pd.DataFrame(
+        {
+            "A": [True] * 5,
+            "B": [True] * 5,
+            "C": [True, True, False, False, False],
+            "D": [False, False, True, True, True],
+        },
+        index=dates,
+    )
+    return Market.from_frames(px, caps=caps, members=members)
+
+
+@pytest.mark.parametrize("weighting", ["cap", "equal"])
+def test_leaver_out_and_joiner_in_on_the_change_day(weighting: str) -> None:
+    m = _change_panel()
+    a = attribution(m, weighting)
+    # day 2: C (out) must not drag; D (in) counts on its first day with its day-1 weight
+    expected_day2 = 1e9 * 1.0 / 4e9 if weighting == "cap" else 1.0 / 3
+    assert a.index_returns[2] == pytest.approx(expected_day2, abs=1e-15)
+    assert a.index_returns[1] == pytest.approx(0.0, abs=1e-15)
+    np.testing.assert_allclose(a.index_returns, brute_index_returns(m, weighting), equal_nan=True)
+    w = daily_weights(m, weighting)
+    assert w[2, m.tickers.get_loc("C")] == 0.0 and w[2, m.tickers.get_loc("D")] > 0
+    assert w[1, m.tickers.get_loc("C")] > 0 and w[1, m.tickers.get_loc("D")] == 0.0
+    win = resolve_window(m.dates, f"{m.dates[2].date()}:{m.dates[2].date()}")
+    c = a.contributions(win)
+    assert c["C"] == 0.0 and c["D"] == pytest.approx(expected_day2, abs=1e-15)
+    daily = group_daily_returns(m, [group("CD", ["C", "D"])], weightings=(weighting,))
+    assert daily[f"Index ({weighting})"].iloc[2] == pytest.approx(expected_day2, abs=1e-15)
+    assert daily[f"CD ({weighting})"].iloc[2] == pytest.approx(1.0, abs=1e-15)  # only D
+
+
+def test_equal_weight_is_by_company() -> None:
+    """GOOG + GOOGL share Alphabet's one slot (split by their caps at t-1): S&P 500 EWI weights
+    companies, not share lines."""
+    m = synthetic_market(holes=False)
+    w = daily_weights(m, "equal")
+    g, gl = m.tickers.get_loc("GOOG"), m.tickers.get_loc("GOOGL")
+    for t in (1, 15, 30):
+        n_companies = len({m.securities["issuer"].iloc[i] for i in np.flatnonzero(m.members[t])})
+        assert w[t, g] + w[t, gl] == pytest.approx(1 / n_companies, abs=1e-15)
+        split = m.caps[t - 1, g] / (m.caps[t - 1, g] + m.caps[t - 1, gl])
+        assert w[t, g] == pytest.approx(split / n_companies, abs=1e-15)
+        other = w[t, m.tickers.get_loc("AAPL")]
+        assert other == pytest.approx(1 / n_companies, abs=1e-15)
+    from counterweight.measure.breadth import index_returns
+
+    ew, _ = index_returns(m.returns, m.caps, m.members, issuer_codes=m.issuer_codes)
+    np.testing.assert_allclose(ew, brute_index_returns(m, "equal"), equal_nan=True, rtol=1e-12)
