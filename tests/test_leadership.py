@@ -331,3 +331,51 @@ def test_equal_weight_is_by_company() -> None:
 
     ew, _ = index_returns(m.returns, m.caps, m.members, issuer_codes=m.issuer_codes)
     np.testing.assert_allclose(ew, brute_index_returns(m, "equal"), equal_nan=True, rtol=1e-12)
+
+
+WINDOW_NAMES = ["1W", "1M", "3M", "6M", "YTD", "1Y", "3Y", "MTD", "QTD", "ALL", "10D", "ytd"]
+
+
+@pytest.mark.parametrize("name", [*WINDOW_NAMES, "2023-03-01:2024-06-28", ":2023-12-29"])
+def test_window_names_accepted_wherever_a_window_is_taken(name: str) -> None:
+    """``attribution(m, "cap").contributions("YTD")`` and friends take names as well as Windows."""
+    m = synthetic_market(t=820, holes=False)
+    win = resolve_window(m.dates, name)
+    for weighting in ("cap", "equal"):
+        a = attribution(m, weighting)
+        by_name = a.contributions(name)
+        pd.testing.assert_series_equal(by_name, a.contributions(win))
+        assert a.window_return(name) == a.window_return(win)
+        assert by_name.sum() == pytest.approx(a.window_return(win), abs=1e-13)
+    daily = group_daily_returns(m, [MAG7])
+    pd.testing.assert_frame_equal(window_returns(daily, [name]), window_returns(daily, [win]))
+    gb = group_breadth(m, MAG7, name)
+    assert gb.window == win
+    assert gb.index_return == pytest.approx(attribution(m, "cap").window_return(win), abs=1e-15)
+    assert (
+        group_breadth(m, MAG7, name, 0.0).n_beat_index
+        == group_breadth(m, MAG7, win, 0.0).n_beat_index
+    )
+
+
+def test_window_names_on_benchmark_dates() -> None:
+    m = synthetic_market(t=300, holes=False)
+    bm = m.prices_frame()[["AAPL", "MSFT"]].rename(columns={"AAPL": "XLK", "MSFT": "SPY"})
+    win = resolve_window(pd.DatetimeIndex(bm.index), "3M")
+    pd.testing.assert_frame_equal(
+        etf_window_returns(bm, ["XLK", "SPY"], ["3M"]),
+        etf_window_returns(bm, ["XLK", "SPY"], [win]),
+    )
+    pairs = (("tech - spy", "XLK", "SPY"),)
+    pd.testing.assert_frame_equal(etf_pairs(bm, pairs, ["3M"]), etf_pairs(bm, pairs, [win]))
+
+
+def test_bad_window_names_are_config_errors() -> None:
+    m = synthetic_market()
+    a = attribution(m, "cap")
+    with pytest.raises(ConfigError, match="unknown window"):
+        a.contributions("FORTNIGHT")
+    with pytest.raises(ConfigError, match="a window is a name"):
+        a.contributions(5)  # type: ignore[arg-type]
+    with pytest.raises(DataUnavailableError):
+        a.contributions("3Y")  # 40 days of data

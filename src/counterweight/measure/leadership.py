@@ -173,6 +173,26 @@ def resolve_window(
     return Window(spec.upper(), dates[s], end_date, s, e)
 
 
+WindowLike = Window | str
+"""A resolved :class:`Window` or a window name: ``1W 1M 3M 6M YTD 1Y 3Y 5Y MTD QTD ALL``,
+``N[DWMY]`` or ``START:END``. Every function of this module that takes a window takes either."""
+
+
+def as_window(
+    dates: pd.DatetimeIndex, window: WindowLike, end: str | pd.Timestamp | None = None
+) -> Window:
+    """``window`` itself if it is a :class:`Window`, else the name resolved on ``dates``
+    (:func:`resolve_window`, ending on the last date or on or before ``end``)."""
+    if isinstance(window, Window):
+        return window
+    if not isinstance(window, str):
+        raise ConfigError(
+            f"a window is a name such as 'YTD', '1Y' or '2024-01-01:2024-06-30', or a Window; "
+            f"got {type(window).__name__}"
+        )
+    return resolve_window(pd.DatetimeIndex(dates), window, end)
+
+
 # --------------------------------------------------------------------------- kernels
 
 
@@ -383,15 +403,23 @@ class Attribution:
     def tickers(self) -> pd.Index:
         return self.market.tickers
 
-    def window_return(self, window: Window) -> float:
+    def window(self, window: WindowLike) -> Window:
+        """``window`` resolved on this market's dates (a :class:`Window` passes through)."""
+        return as_window(self.dates, window)
+
+    def window_return(self, window: WindowLike) -> float:
+        """Compounded index return over ``window`` (a Window or a name such as ``"YTD"``)."""
+        window = self.window(window)
         return float(compound(self.index_returns[window.start_pos + 1 : window.end_pos + 1]))
 
-    def contributions(self, window: Window) -> pd.Series:
+    def contributions(self, window: WindowLike) -> pd.Series:
         """Linked contribution of each ticker over ``window`` (sums to the window's index return).
 
+        ``window`` is a :class:`Window` or a name (``"YTD"``, ``"1Y"``, ``"START:END"``, ...).
         ``C_i = sum_t G_{t-1} w_ti r_ti`` with ``G_{t-1}`` the index growth from the window
         start to the previous close, accumulated block by block over the window's rows.
         """
+        window = self.window(window)
         lo, hi = window.start_pos + 1, window.end_pos + 1
         r_day = _zero_nan(self.index_returns[lo:hi])
         growth_before = np.cumprod(np.r_[1.0, 1.0 + r_day[:-1]])
@@ -452,13 +480,17 @@ def group_daily_returns(
     return pd.DataFrame(cols, index=market.dates)
 
 
-def window_returns(daily: pd.DataFrame, windows: Sequence[Window]) -> pd.DataFrame:
-    """Compounded return of each column of ``daily`` over each window (rows: window labels)."""
+def window_returns(daily: pd.DataFrame, windows: Sequence[WindowLike]) -> pd.DataFrame:
+    """Compounded return of each column of ``daily`` over each window (rows: window labels).
+
+    Window names are resolved on ``daily``'s date index.
+    """
+    wins = [as_window(pd.DatetimeIndex(daily.index), w) for w in windows]
     arr = daily.to_numpy(dtype=np.float64)
-    rows = {w.label: compound(arr[w.start_pos + 1 : w.end_pos + 1], axis=0) for w in windows}
+    rows = {w.label: compound(arr[w.start_pos + 1 : w.end_pos + 1], axis=0) for w in wins}
     out = pd.DataFrame(rows, index=daily.columns).T
-    out.insert(0, "start", [w.start.date().isoformat() for w in windows])
-    out.insert(1, "end", [w.end.date().isoformat() for w in windows])
+    out.insert(0, "start", [w.start.date().isoformat() for w in wins])
+    out.insert(1, "end", [w.end.date().isoformat() for w in wins])
     return out
 
 
@@ -476,11 +508,12 @@ def resolve_windows(
     return ok, skipped
 
 
-def issuer_window_returns(market: Market, group: Group, window: Window) -> pd.DataFrame:
+def issuer_window_returns(market: Market, group: Group, window: WindowLike) -> pd.DataFrame:
     """Each issuer of ``group`` over ``window``: cap-weighted across its share classes.
 
     Columns: name, tickers, return, weight (cap weight in the index at the window end).
     """
+    window = as_window(market.dates, window)
     mask = group.mask(market)
     sub = market.universe(market.tickers[mask])
     codes = sub.issuer_codes
@@ -546,9 +579,15 @@ class GroupBreadth:
 
 
 def group_breadth(
-    market: Market, group: Group, window: Window, index_return: float
+    market: Market, group: Group, window: WindowLike, index_return: float | None = None
 ) -> GroupBreadth:
-    """Count of names up and beating the index, best-minus-worst spread and dispersion."""
+    """Count of names up and beating the index, best-minus-worst spread and dispersion.
+
+    ``index_return`` defaults to the cap-weighted index's return over ``window``.
+    """
+    window = as_window(market.dates, window)
+    if index_return is None:
+        index_return = attribution(market, "cap").window_return(window)
     names = issuer_window_returns(market, group, window)
     valid = names[np.isfinite(names["return"])]
     if valid.empty:
@@ -620,45 +659,50 @@ def _etf_window(
 
 
 def etf_window_returns(
-    benchmarks: pd.DataFrame, tickers: Sequence[str], windows: Sequence[Window]
+    benchmarks: pd.DataFrame, tickers: Sequence[str], windows: Sequence[WindowLike]
 ) -> pd.DataFrame:
-    """Window return of each available ETF (rows: windows, columns: tickers)."""
+    """Window return of each available ETF (rows: windows, columns: tickers).
+
+    Window names are resolved on ``benchmarks``' date index.
+    """
+    wins = [as_window(pd.DatetimeIndex(benchmarks.index), w) for w in windows]
     have = [t for t in tickers if t in benchmarks.columns]
-    out = pd.DataFrame(index=[w.label for w in windows], columns=have, dtype=float)
+    out = pd.DataFrame(index=[w.label for w in wins], columns=have, dtype=float)
     for t in have:
-        for w in windows:
+        for w in wins:
             out.loc[w.label, t] = _etf_window(benchmarks[t], w)[0]
     return out
 
 
 def etf_pairs(
-    benchmarks: pd.DataFrame, pairs: Sequence[tuple[str, str, str]], windows: Sequence[Window]
+    benchmarks: pd.DataFrame, pairs: Sequence[tuple[str, str, str]], windows: Sequence[WindowLike]
 ) -> pd.DataFrame:
     """Return difference ``a - b`` of ETF pairs over each window (rows: pair labels).
 
-    Pairs with a missing ETF are left out.
+    Pairs with a missing ETF are left out; window names resolve on ``benchmarks``' dates.
     """
+    wins = [as_window(pd.DatetimeIndex(benchmarks.index), w) for w in windows]
     rows: dict[str, dict[str, float]] = {}
     for label, a, b in pairs:
         if a not in benchmarks.columns or b not in benchmarks.columns:
             continue
         rows[label] = {
             w.label: _etf_window(benchmarks[a], w)[0] - _etf_window(benchmarks[b], w)[0]
-            for w in windows
+            for w in wins
         }
-    return pd.DataFrame(rows).T if rows else pd.DataFrame(columns=[w.label for w in windows])
+    return pd.DataFrame(rows).T if rows else pd.DataFrame(columns=[w.label for w in wins])
 
 
-def sector_etf_returns(benchmarks: pd.DataFrame, window: Window) -> pd.DataFrame:
-    """Per GICS sector: cap-weighted SPDR and equal-weight twin returns over ``window``."""
+def sector_etf_returns(benchmarks: pd.DataFrame, window: WindowLike) -> pd.DataFrame:
+    """Per GICS sector: cap-weighted SPDR and equal-weight twin returns over ``window``
+    (a name resolves on ``benchmarks``' dates)."""
+    win = as_window(pd.DatetimeIndex(benchmarks.index), window)
     rows = []
     for sector, (cap_etf, eq_etf) in SECTOR_ETFS.items():
         if cap_etf not in benchmarks.columns:
             continue
-        cap_r = _etf_window(benchmarks[cap_etf], window)[0]
-        eq_r = (
-            _etf_window(benchmarks[eq_etf], window)[0] if eq_etf in benchmarks.columns else np.nan
-        )
+        cap_r = _etf_window(benchmarks[cap_etf], win)[0]
+        eq_r = _etf_window(benchmarks[eq_etf], win)[0] if eq_etf in benchmarks.columns else np.nan
         rows.append(
             {
                 "sector": sector,
