@@ -521,3 +521,35 @@ def test_cap_weight_without_caps_refuses() -> None:
     with pytest.raises(DataUnavailableError, match="none for the members on 2024-01-02"):
         run_backtest(late, [CapWeight()], cost_bps=0)
     run_backtest(late, [CapWeight()], cost_bps=0, start=late.dates[100])  # from there it runs
+
+
+def test_caveats_said_once() -> None:
+    """Survivorship from the data and from the backtest's own check is one caveat; exact repeats
+    go (the review saw survivorship printed three times)."""
+    from dataclasses import replace
+
+    from counterweight.backtest.engine import backtest_caveats
+
+    m = random_market(0)
+    today = m.with_members(np.ones(m.shape, dtype=bool))
+    data_caveats = (
+        "survivorship: the panel holds today's members only",
+        "caps estimated between snapshots",
+        "12 tickers have no prices (survivorship: mostly former members)",
+        "caps estimated between snapshots",
+    )
+    today = replace(today, provenance=replace(today.provenance, caveats=data_caveats))
+    res = run_backtest(today, [EqualWeight()], cost_bps=0)
+    assert len(res.caveats) == len(set(res.caveats)) == 2
+    surv = [c for c in res.caveats if "survivorship" in c.lower()]
+    assert len(surv) == 1 and surv[0].startswith("Survivorship bias: every name")
+    assert "today's members only" in surv[0] and "12 tickers have no prices" in surv[0]
+    assert res.caveats[1] == "caps estimated between snapshots"
+    # former members present: the data's own survivorship facts still make one caveat
+    mixed = replace(m, provenance=today.provenance)
+    got = backtest_caveats(mixed)
+    assert [c for c in got if "survivorship" in c.lower()] == [
+        "survivorship: the panel holds today's members only. In this data: 12 tickers have no "
+        "prices (survivorship: mostly former members)."
+    ]
+    assert backtest_caveats(replace(m, provenance=replace(m.provenance, caveats=()))) == ()

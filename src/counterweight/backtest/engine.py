@@ -414,6 +414,32 @@ def survivorship_caveat(market: Market) -> str | None:
     return None
 
 
+def backtest_caveats(market: Market) -> tuple[str, ...]:
+    """The data's caveats for a backtest, each said once.
+
+    Exact repeats are dropped, and everything about survivorship becomes one caveat: the
+    backtest's own warning (:func:`survivorship_caveat`) when it applies, else the first data
+    caveat that mentions survivorship, followed by the other survivorship facts of the data.
+    """
+    prov = list(dict.fromkeys(c.strip() for c in market.provenance.caveats if c.strip()))
+    surv = [c for c in prov if "survivorship" in c.lower()]
+    rest = [c for c in prov if c not in surv]
+    head = survivorship_caveat(market)
+    details = [_without_prefix(c, "survivorship:") for c in surv]
+    if head is None:
+        if not details:
+            return tuple(rest)
+        head, details = surv[0].rstrip(".") + ".", details[1:]
+    if not details:
+        return (head, *rest)
+    return (f"{head} In this data: {'; '.join(details)}.", *rest)
+
+
+def _without_prefix(text: str, prefix: str) -> str:
+    t = text.strip().rstrip(".")
+    return t[len(prefix) :].strip() if t.lower().startswith(prefix) else t
+
+
 def next_day_basket(market: Market) -> Market:
     """The market with each date's membership replaced by the next date's (the last date keeps
     its own): what a rule sees at the close of ``t`` is the basket it trades into for ``t + 1``.
@@ -509,14 +535,10 @@ def run_backtest(
             rebalance_dates=idx[sim.rebalanced],
             weights=None if sim.weights is None else mkt.frame(sim.weights),
         )
-    caveats = list(mkt.provenance.caveats)
-    surv = survivorship_caveat(mkt)
-    if surv:
-        caveats.insert(0, surv)
     return BacktestResult(
         strategies=out,
         market=mkt,
         schedule=sched.name,
         cost_bps=cost_bps,
-        caveats=tuple(dict.fromkeys(caveats)),
+        caveats=backtest_caveats(mkt),
     )
