@@ -497,14 +497,22 @@ def run_backtest(
     rets = trading_returns(mkt.prices)
     planned = sched.positions(mkt.dates)
     basket = next_day_basket(mkt)
+    # closes where joiners are bought need the rule's targets too: computed in one batch
+    mem = mkt.members
+    joins = np.flatnonzero((mem[1:] & ~mem[:-1]).any(axis=1)) if len(mem) > 1 else np.empty(0)
+    needed = np.union1d(planned, joins).astype(np.intp)
+    if trade_on_changes:
+        needed = np.union1d(needed, np.flatnonzero(membership_changes(mem, len(mem)))).astype(
+            np.intp
+        )
     bands = sched if isinstance(sched, DriftBands) else None
     out: dict[str, StrategyResult] = {}
     for rule in rules:
         if progress is not None:
             progress(rule.name)
         cache: dict[int, np.ndarray] = {}
-        batch = rule.targets(basket, planned)
-        cache.update({int(p): batch[i] for i, p in enumerate(planned)})
+        batch = rule.targets(basket, needed)
+        cache.update({int(p): batch[i] for i, p in enumerate(needed)})
 
         def target_at(
             t: int, rule: WeightRule = rule, cache: dict[int, np.ndarray] = cache
