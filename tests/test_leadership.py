@@ -379,3 +379,34 @@ def test_bad_window_names_are_config_errors() -> None:
         a.contributions(5)  # type: ignore[arg-type]
     with pytest.raises(DataUnavailableError):
         a.contributions("3Y")  # 40 days of data
+
+
+_SPEC_PIECES = st.one_of(
+    st.text(max_size=12),
+    st.builds(
+        lambda k, u: f"{k}{u}",
+        st.integers(-5, 10**22),
+        st.sampled_from(["D", "W", "M", "Y", "Q", "", "d", " M", "MM"]),
+    ),
+    st.builds(
+        lambda a, b: f"{a}:{b}",
+        st.one_of(st.dates().map(str), st.text(max_size=10), st.just("")),
+        st.one_of(st.dates().map(str), st.text(max_size=10), st.just("2024-02-30")),
+    ),
+    st.sampled_from(["NaT:", "nan", "2024-01-02T10:00:", "2024-01-02+05:00:", "YTD ", " 1y"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(spec=_SPEC_PIECES)
+def test_property_any_window_text_resolves_or_says_why(spec: str) -> None:
+    """Any text as a window either resolves inside the data or raises one of the package's
+    errors (never a pandas parse error, an overflow or a traceback)."""
+    dates = pd.bdate_range("2020-01-01", periods=300)
+    try:
+        w = resolve_window(dates, spec)
+    except (ConfigError, DataUnavailableError) as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    assert 0 <= w.start_pos < w.end_pos < len(dates)
+    assert w.start == dates[w.start_pos] and w.end == dates[w.end_pos]

@@ -92,6 +92,12 @@ class Window:
         }
 
 
+EARLIEST_ANCHOR = pd.Timestamp("1678-01-01")
+"""No data starts earlier (the first year of pandas' nanosecond calendar)."""
+
+WINDOW_HELP = "use 1W 1M 3M 6M YTD 1Y 3Y MTD QTD ALL, N[DWMY] or START:END (YYYY-MM-DD)"
+
+
 def _anchor_date(spec: str, end: pd.Timestamp) -> pd.Timestamp | None:
     s = spec.upper()
     if s == "ALL":
@@ -104,23 +110,44 @@ def _anchor_date(spec: str, end: pd.Timestamp) -> pd.Timestamp | None:
         q_month = 3 * ((end.month - 1) // 3) + 1
         return end.replace(month=q_month, day=1) - pd.Timedelta(days=1)
     unit = s[-1:]
-    try:
-        k = int(s[:-1])
-    except ValueError:
-        raise ConfigError(
-            f"unknown window '{spec}': use 1W 1M 3M 6M YTD 1Y 3Y MTD QTD ALL, N[DWMY] or START:END"
-        ) from None
+    digits = s[:-1]
+    if not digits.isdigit() or not digits.isascii():
+        raise ConfigError(f"unknown window {spec!r}: {WINDOW_HELP}")
+    k = int(digits)
     if k < 1:
-        raise ConfigError(f"window '{spec}' must be at least 1 unit long")
-    if unit == "D":
-        return end - pd.Timedelta(days=k)
-    if unit == "W":
-        return end - pd.Timedelta(weeks=k)
-    if unit == "M":
-        return end - pd.DateOffset(months=k)
-    if unit == "Y":
-        return end - pd.DateOffset(years=k)
-    raise ConfigError(f"unknown window unit in '{spec}': use D, W, M or Y")
+        raise ConfigError(f"window {spec!r} must be at least 1 unit long")
+    if unit not in "DWMY":
+        raise ConfigError(f"unknown window unit in {spec!r}: use D, W, M or Y")
+    try:
+        if unit == "D":
+            anchor = end - pd.Timedelta(days=k)
+        elif unit == "W":
+            anchor = end - pd.Timedelta(weeks=k)
+        elif unit == "M":
+            anchor = end - pd.DateOffset(months=k)
+        else:
+            anchor = end - pd.DateOffset(years=k)
+        if anchor >= EARLIEST_ANCHOR:
+            return anchor
+    except (ValueError, OverflowError):  # beyond the calendar pandas can represent
+        pass
+    raise DataUnavailableError(f"window {spec} reaches back before any data")
+
+
+def _window_date(text: str, spec: str) -> pd.Timestamp:
+    """A date of a custom window, or :class:`ConfigError` naming the window."""
+    try:
+        ts = pd.Timestamp(text.strip())
+    except (ValueError, OverflowError, TypeError):
+        ts = None
+    if ts is None or pd.isna(ts):
+        raise ConfigError(f"window {spec!r}: {text.strip()!r} is not a date; {WINDOW_HELP}")
+    if ts.tzinfo is not None or ts != ts.normalize():
+        raise ConfigError(
+            f"window {spec!r}: {text.strip()!r} is not a trading date (YYYY-MM-DD, "
+            "no time of day or offset)"
+        )
+    return ts
 
 
 def resolve_window(
@@ -131,32 +158,41 @@ def resolve_window(
     Fixed windows need the full span: one that would start before the first date raises
     :class:`DataUnavailableError`. A custom ``START:END`` window (either side optional) starts
     at the last close before ``START`` (clamped to the first date) and ends on or before ``END``.
+    A name that is not a window, a date that is not a date, or a custom window that ends before
+    it starts is a :class:`ConfigError`.
     """
+    if not isinstance(spec, str):
+        raise ConfigError(f"a window is a name, not {type(spec).__name__}; {WINDOW_HELP}")
+    spec = spec.strip()
     if len(dates) < 2:
         raise DataUnavailableError("at least two dates are needed to measure a return")
+    end_arg = None if end is None else (_window_date(end, "end") if isinstance(end, str) else end)
     if ":" in spec:
         a, _, b = spec.partition(":")
-        end_ts = pd.Timestamp(b) if b.strip() else (None if end is None else pd.Timestamp(end))
-        e = len(dates) - 1 if end_ts is None else int(dates.searchsorted(end_ts, side="right")) - 1
+        start_ts = _window_date(a, spec) if a.strip() else None
+        end_ts = _window_date(b, spec) if b.strip() else end_arg
+        if start_ts is not None and end_ts is not None and pd.Timestamp(end_ts) < start_ts:
+            raise ConfigError(f"window {spec!r} ends before it starts")
+        e = (
+            len(dates) - 1
+            if end_ts is None
+            else int(dates.searchsorted(pd.Timestamp(end_ts), side="right")) - 1
+        )
         if e < 1:
             raise DataUnavailableError(
-                f"window '{spec}' ends before the data start ({dates[0].date()})"
+                f"window {spec!r} ends before the data start ({dates[0].date()})"
             )
-        s = (
-            0
-            if not a.strip()
-            else max(int(dates.searchsorted(pd.Timestamp(a), side="left")) - 1, 0)
-        )
+        s = 0 if start_ts is None else max(int(dates.searchsorted(start_ts, side="left")) - 1, 0)
         if s >= e:
-            raise DataUnavailableError(f"window '{spec}' holds no trading day")
+            raise DataUnavailableError(f"window {spec!r} holds no trading day")
         return Window(spec, dates[s], dates[e], s, e)
     e = (
         len(dates) - 1
-        if end is None
-        else int(dates.searchsorted(pd.Timestamp(end), side="right")) - 1
+        if end_arg is None
+        else int(dates.searchsorted(pd.Timestamp(end_arg), side="right")) - 1
     )
     if e < 1:
-        raise DataUnavailableError(f"no data on or before {end} to end window '{spec}'")
+        raise DataUnavailableError(f"no data on or before {end} to end window {spec!r}")
     end_date = dates[e]
     anchor = _anchor_date(spec, end_date)
     if anchor is None:
