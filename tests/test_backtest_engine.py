@@ -553,3 +553,21 @@ def test_caveats_said_once() -> None:
         "prices (survivorship: mostly former members)."
     ]
     assert backtest_caveats(replace(m, provenance=replace(m.provenance, caveats=()))) == ()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("rule", [EqualWeight(), CapWeight()], ids=lambda r: r.name)
+def test_trade_on_changes_matches_reference(rule, engine: str) -> None:
+    """With trade_on_changes every change is a full rebalance at the close before it."""
+    m = random_market(5)
+    res = run_backtest(
+        m, [rule], schedule=Monthly(), cost_bps=10, trade_on_changes=True, engine=engine
+    )
+    changes = np.flatnonzero((m.members[1:] != m.members[:-1]).any(axis=1))
+    pos = np.union1d(Monthly().positions(m.dates), changes)
+    targets = dict(zip(pos.tolist(), rule.targets(next_basket(m), pos), strict=True))
+    k = np.full(len(m.tickers), 10 / 1e4)
+    ref_r, ref_c = reference(m.prices, m.members, targets, k, None, rule, m)
+    got = res.strategies[rule.name]
+    np.testing.assert_allclose(got.returns.to_numpy(), ref_r, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.costs.to_numpy(), ref_c, rtol=0, atol=1e-13)
