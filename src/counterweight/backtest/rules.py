@@ -23,6 +23,7 @@ import numpy as np
 
 from counterweight.errors import ConfigError, DataUnavailableError
 from counterweight.market import Market
+from counterweight.measure.leadership import company_equal_base
 
 
 @runtime_checkable
@@ -71,8 +72,6 @@ class EqualWeight:
         held = investable(market, pos)
         if not self.by_company:
             return _normalise_rows(held.astype(np.float64))
-        from counterweight.measure.leadership import company_equal_base
-
         return _normalise_rows(company_equal_base(held, market.caps[pos], market.issuer_codes))
 
 
@@ -90,8 +89,9 @@ class CapWeight:
     def targets(self, market: Market, positions: np.ndarray) -> np.ndarray:
         pos = np.asarray(positions, dtype=np.intp)
         caps = market.caps[pos]
-        ok = investable(market, pos) & np.isfinite(caps) & (caps > 0)
-        bare = ~ok.any(axis=1) & investable(market, pos).any(axis=1)
+        can_hold = investable(market, pos)
+        ok = can_hold & np.isfinite(caps) & (caps > 0)
+        bare = ~ok.any(axis=1) & can_hold.any(axis=1)
         if bare.any():
             raise DataUnavailableError(_no_caps_message(market, int(pos[np.argmax(bare)])))
         return _normalise_rows(np.where(ok, caps, 0.0))
