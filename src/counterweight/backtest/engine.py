@@ -19,8 +19,8 @@ Accounting, per strategy, in units of portfolio value (the portfolio starts as 1
   the basket in force over day ``t``; intervals are end-exclusive, so a name whose membership
   ends on ``X`` has ``X-1`` as its last member day and one that joins on ``X`` is a member from
   ``X``. An index fund trades a change at the close of ``X-1`` (S&P announces changes days
-  ahead and applies them "prior to the open" of ``X``), so that on ``X`` it holds the new
-  basket: targets computed at the close of ``t`` are over the members of ``t + 1``
+  ahead, effective "prior to the open of trading" on ``X``; e.g. the S&P DJI release of
+  2024-12-06 for 2024-12-23), so that on ``X`` it holds the new basket: targets computed at the close of ``t`` are over the members of ``t + 1``
   (:func:`run_backtest` hands the rules the market with membership shifted one day), and at
   the close of ``t`` where ``members[t + 1]`` differs from ``members[t]`` the engine sells the
   held names that leave and buys the joiners at their target weights (the rule's targets at
