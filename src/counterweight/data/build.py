@@ -155,11 +155,18 @@ def build_market(
         mem = pd.DataFrame(
             membership_mask(membership, dates, tickers), index=dates, columns=tickers
         )
-        outside = sorted(set(membership["ticker"]) - set(tickers))
+        # members during the panel's span that have no prices at all: a stated gap
+        span = membership[
+            (membership["start"] <= dates[-1])
+            & (membership["end"].isna() | (membership["end"] > dates[0]))
+        ]
+        outside = sorted(set(span["ticker"]) - set(tickers))
         if outside:
+            shown = ", ".join(outside[:12]) + (" ..." if len(outside) > 12 else "")
             notes.append(
-                f"{len(outside)} tickers in the membership data have no prices and are left out of every "
-                "measure (survivorship: mostly former members)"
+                f"{len(outside)} index members between {dates[0].date()} and {dates[-1].date()} "
+                f"have no prices and are left out of every measure (survivorship, stated: "
+                f"Market.member_coverage gives their count and share on each date): {shown}"
             )
     if cap_frame is not None and mem is not None and len(prices):
         last_caps = cap_frame.iloc[-1]
