@@ -69,6 +69,7 @@ def build_market(
     price_return: pd.DataFrame | None = None,
     unpriced_caps: bool = False,
     cap_backfill: bool = False,
+    coverage: pd.DataFrame | None = None,
 ) -> Market:
     """A Market from validated frames.
 
@@ -84,6 +85,8 @@ def build_market(
     ``price_return`` (wide, like ``prices``) adds price-return closes. ``unpriced_caps`` accepts
     caps of tickers without prices (they only inform ``member_coverage``). ``cap_backfill``
     carries each ticker's first snapshot backwards (a look-ahead, for comparisons only).
+    ``coverage``: a precomputed :func:`member_coverage` table for these inputs (the embedded
+    sample ships one), else it is computed.
     """
     prov = provenance or Provenance()
     prices = prices.sort_index()
@@ -194,8 +197,7 @@ def build_market(
             "market caps are company-level (not float-adjusted; S&P weights its indices by "
             "float-adjusted caps): no investable weight factors in the data"
         )
-    coverage = None
-    if mem is not None and membership is not None and len(prices):
+    if coverage is None and mem is not None and membership is not None and len(prices):
         coverage = member_coverage(membership, prices, cap_frame, all_snapshots)
     prov = prov.with_caveats(*notes)
     return Market.from_frames(

@@ -166,6 +166,9 @@ def load_sample(frequency: str = "daily") -> Market:
         caveats=SAMPLE_CAVEATS,
         name=f"embedded sample ({frequency})",
     )
+    coverage = None
+    if (sample_dir() / "coverage_daily.parquet").exists():  # written by scripts/build_sample.py
+        coverage = pd.read_parquet(sample_dir() / "coverage_daily.parquet").set_index("date")
     market = build_market(
         prices,
         caps=caps,
@@ -179,6 +182,7 @@ def load_sample(frequency: str = "daily") -> Market:
         iwf_before_first="first",
         price_return=pr,
         unpriced_caps=True,
+        coverage=coverage,
     )
     # the first quarter is a warm-up for the caps; every fundamentals snapshot stays (the last
     # ones, to 2026-08-22, are after the last close and still the latest valuation data)
