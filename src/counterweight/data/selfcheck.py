@@ -18,7 +18,7 @@ and the correlation of daily returns; for SPY also the tracking error and correl
 the S&P 500 price index level (GSPC) when the market has it: SPY's closing price strays from its
 index's close on volatile days (2020-03, 2025-04), a floor under any tracking error measured
 against the fund. Fees: SPY 0.0945%/yr, RSP 0.20%/yr (the funds'
-prospectuses), charged daily as ``fee / 252``.
+prospectuses), charged per period as ``fee / periods per year`` (252 for daily data).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from counterweight.market import Market
+from counterweight.measure.performance import periods_per_year
 
 FEES = {"SPY": 0.000945, "RSP": 0.0020}
 """Annual expense ratios (fractions) of the reference funds."""
@@ -141,11 +142,16 @@ class SelfCheck:
         return out
 
 
-def compare(index: pd.Series, fund: pd.Series, fee: float) -> pd.DataFrame:
+def compare(
+    index: pd.Series, fund: pd.Series, fee: float, periods: int | None = None
+) -> pd.DataFrame:
     """Per calendar year and "all": index, fund, gap (index - fee - fund), TE, correlation.
 
     Returns are compounded over the dates where both have a return; ``days`` counts them.
+    ``periods`` per year (default: from the dates' spacing, 252 for daily data, 12 for month
+    ends) annualises the tracking error and spreads the fee.
     """
+    ppy = float(periods_per_year(index.index) if periods is None else periods)
     both = pd.concat([index, fund], axis=1, keys=["i", "f"]).dropna()
     rows = {}
     cal = pd.DatetimeIndex(both.index).year
@@ -155,8 +161,8 @@ def compare(index: pd.Series, fund: pd.Series, fee: float) -> pd.DataFrame:
             continue
         gi = float(np.prod(1.0 + g["i"].to_numpy()) - 1.0)
         gf = float(np.prod(1.0 + g["f"].to_numpy()) - 1.0)
-        net = float(np.prod(1.0 + g["i"].to_numpy() - fee / 252.0) - 1.0)
-        years = len(g) / 252.0
+        net = float(np.prod(1.0 + g["i"].to_numpy() - fee / ppy) - 1.0)
+        years = len(g) / ppy
         if label == "all":
             gi_a, gf_a, net_a = ((1 + x) ** (1 / years) - 1 for x in (gi, gf, net))
         else:
@@ -167,7 +173,7 @@ def compare(index: pd.Series, fund: pd.Series, fee: float) -> pd.DataFrame:
             "index": gi_a,
             "fund": gf_a,
             "gap": net_a - gf_a,
-            "tracking_error": float(d.std(ddof=1) * np.sqrt(252.0)),
+            "tracking_error": float(d.std(ddof=1) * np.sqrt(ppy)),
             "correlation": float(np.corrcoef(g["i"], g["f"])[0, 1]),
         }
     return pd.DataFrame.from_dict(rows, orient="index")
