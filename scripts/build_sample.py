@@ -322,15 +322,15 @@ def build(shared: Path) -> dict[str, object]:
 
     # --- daily prices of every member since START (point in time, former members included)
     tr, pr, price_notes = pit_prices(full, universe, dates, members, inputs)
-    long = tr.stack().rename("price").reset_index()
-    long.columns = ["date", "ticker", "price"]
-    prl = pr.stack().rename("price_return").reset_index()
-    prl.columns = ["date", "ticker", "price_return"]
-    prices_daily = long.merge(prl, on=["date", "ticker"], how="left")
-    prices_daily = prices_daily.sort_values(["ticker", "date"]).reset_index(drop=True)
-    prices_daily["price"] = prices_daily["price"].astype("float64")
-    prices_daily["price_return"] = prices_daily["price_return"].astype("float64")
-    write(prices_daily, "prices_daily.parquet")
+    # wide (date x ticker, NaN stored as null): the loader reads it in a tenth of the time a
+    # long table needs to be read and pivoted, for about 15% more bytes
+    def wide(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.sort_index(axis=1).astype("float64").copy()
+        frame.index = pd.DatetimeIndex(frame.index).as_unit("ns")
+        return frame.rename_axis("date").reset_index()
+
+    write(wide(tr), "prices_daily.parquet")
+    write(wide(pr), "price_return_daily.parquet")
 
     # --- security master: today's members with GICS, former members from membership/snapshots
     f = sample / "sp500_constituents_gics_2026-08-08.csv"
@@ -532,6 +532,9 @@ def build(shared: Path) -> dict[str, object]:
             info["last"] = str(pd.Timestamp(d["date"].max()).date())
         if "ticker" in d.columns:
             info["tickers"] = int(d["ticker"].nunique())
+        elif p.name in ("prices_daily.parquet", "price_return_daily.parquet"):  # wide
+            info["tickers"] = len(d.columns) - 1
+            info["values"] = int(d.drop(columns="date").notna().to_numpy().sum())
         manifest["outputs"][p.name] = info  # type: ignore[index]
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest

@@ -26,6 +26,7 @@ from counterweight.data.sample import (
     SAMPLE_START,
     _plain,
     _read,
+    _read_wide,
     _wide,
 )
 from counterweight.data.selfcheck import self_check
@@ -33,8 +34,7 @@ from counterweight.market import Market, Provenance
 
 
 def variant(*, screened: bool, floated: bool) -> Market:
-    long = _read("prices_daily.parquet")
-    prices = _wide(long)
+    prices = _read_wide("prices_daily.parquet")
     caps = _plain(_read("cap_snapshots.parquet"))
     if not screened:
         caps = caps.assign(cap_flag="")

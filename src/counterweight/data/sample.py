@@ -98,6 +98,19 @@ def _wide(long: pd.DataFrame, value: str = "price") -> pd.DataFrame:
     )
 
 
+def _read_wide(name: str) -> pd.DataFrame:
+    """A wide file (a date column and one column per ticker) as a (date x ticker) frame."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(sample_dir() / name)
+    names = table.column_names[1:]
+    arr = np.empty((table.num_rows, len(names)), dtype=np.float64)
+    for j, col in enumerate(names):
+        arr[:, j] = table.column(col).to_numpy(zero_copy_only=False)
+    dates = pd.DatetimeIndex(table.column(0).to_numpy(), name="date")
+    return pd.DataFrame(arr, index=dates, columns=pd.Index(names, name="ticker"), copy=False)
+
+
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     """Categorical columns back to strings (small tables, compared and merged downstream)."""
     for c in frame.columns:
@@ -151,9 +164,8 @@ def load_sample(frequency: str = "daily") -> Market:
         raise ConfigError(f"frequency must be 'daily' or 'monthly', not {frequency!r}")
     if frequency == "monthly":
         return month_end_view(load_sample("daily"))
-    long = _read("prices_daily.parquet")
-    prices = _wide(long)
-    pr = _wide(long, "price_return").reindex(index=prices.index)
+    prices = _read_wide("prices_daily.parquet")
+    pr = _read_wide("price_return_daily.parquet").reindex(index=prices.index)
     securities = _plain(_read("securities.parquet")).set_index("ticker")
     membership = _plain(_read("membership.parquet"))
     fundamentals = _plain(_read("fundamentals.parquet"))
