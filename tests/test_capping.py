@@ -103,18 +103,24 @@ def _polish(b: np.ndarray, cap: np.ndarray, groups, x: np.ndarray) -> np.ndarray
     n = b.size
     cap = np.broadcast_to(cap, (n,))
     rows, rhs, ineq = [np.ones(n)], [1.0], [False]
+
+    def add(row: np.ndarray, value: float) -> None:
+        rows.append(row)
+        rhs.append(value)
+        ineq.append(True)
+
     for i in range(n):
         if np.isfinite(cap[i]) and cap[i] - x[i] < 1e-7:
-            rows.append(np.eye(n)[i]), rhs.append(float(cap[i])), ineq.append(True)
+            add(np.eye(n)[i], float(cap[i]))
         elif x[i] < 1e-7:
-            rows.append(-np.eye(n)[i]), rhs.append(0.0), ineq.append(True)
+            add(-np.eye(n)[i], 0.0)
     for g in groups:
         m = np.asarray(g.mask, dtype=float)
         total = float(m @ x)
         if g.hi - total < 1e-7:
-            rows.append(m), rhs.append(float(g.hi)), ineq.append(True)
+            add(m, float(g.hi))
         elif g.lo > 0 and total - g.lo < 1e-7:
-            rows.append(-m), rhs.append(-float(g.lo)), ineq.append(True)
+            add(-m, -float(g.lo))
     a, c = np.array(rows), np.array(rhs)
     lam = np.linalg.lstsq((a * b) @ a.T, 2.0 * (a @ b - c), rcond=None)[0]
     y = b - b * (a.T @ lam) / 2.0

@@ -93,18 +93,24 @@ def _polish(
     n = b.size
     eye = np.eye(n)
     rows, rhs, ineq = [np.ones(n)], [1.0], [False]
+
+    def add(row: np.ndarray, value: float) -> None:
+        rows.append(row)
+        rhs.append(value)
+        ineq.append(True)
+
     for i in range(n):
         if np.isfinite(cap[i]) and cap[i] - x[i] < tol:
-            rows.append(eye[i]), rhs.append(float(cap[i])), ineq.append(True)
+            add(eye[i], float(cap[i]))
         elif x[i] < tol:
-            rows.append(-eye[i]), rhs.append(0.0), ineq.append(True)
+            add(-eye[i], 0.0)
     for mask, lo, hi in bounds:
         m = mask.astype(float)
         total = float(m @ x)
         if hi - total < tol:
-            rows.append(m), rhs.append(hi), ineq.append(True)
+            add(m, hi)
         elif lo > 0 and total - lo < tol:
-            rows.append(-m), rhs.append(-lo), ineq.append(True)
+            add(-m, -lo)
     a, c = np.array(rows), np.array(rhs)
     lam = np.linalg.lstsq((a * b) @ a.T, 2.0 * (a @ b - c), rcond=None)[0]
     y = b - b * (a.T @ lam) / 2.0
