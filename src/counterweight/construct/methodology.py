@@ -27,10 +27,12 @@ combinations (pivots)") and MSCI 25/50 Indexes Methodology: no group entity (iss
 10% (25%) and the entities above 5% together at most 40% (50%). At each index review a buffer
 of 10% of the limits is used: 9% and 36% (22.5% and 45%) with the 5% threshold applied at
 4.5%. MSCI picks the capping combination that keeps the index closest to its parent; here the
-candidate combinations are the top-k issuers allowed above the threshold (k = 0, 1, ...), each
-solved exactly with proportional redistribution (single cap on the k, their total at most the
-aggregate limit, everyone else at most the threshold), and the feasible one closest to the
-parent in ``sum (w - b)^2 / b`` wins.
+candidate combinations are the top-k issuers allowed above the threshold (k = 0, 1, ...,
+floor(aggregate / threshold) + 1, whatever the parent holds above it), each solved exactly with
+proportional redistribution (single cap on the k, their total at most the aggregate limit,
+everyone else at most the threshold), and the feasible one closest to the parent in
+``sum (w - b)^2 / b`` wins. :func:`top_k_capped` proves that this is the exact optimum of the
+rule over *all* sets of issuers (tests check it against brute force over every subset).
 
 ``ric`` (25% / 5% / 50%) and ``ucits`` (10% / 5% / 40%) enforce the fund rules of
 :mod:`counterweight.construct.rules` with the same top-k search; ``buffers=True`` applies the
@@ -212,14 +214,67 @@ def _objective(x: np.ndarray, b: np.ndarray) -> float:
     return float(np.sum((x[live] - b[live]) ** 2 / b[live]))
 
 
+def _held_at_most(n: int, lim: Limits) -> tuple[float, int]:
+    """Most weight ``n`` issuers can hold under ``lim``, and how many sit above the threshold.
+
+    With k issuers above the threshold they hold at most ``min(k * single, aggregate)`` and the
+    other n - k at most ``threshold`` each: ``g(k) = min(k s, A) + (n - k) t``, maximised over k.
+    """
+    k = np.arange(n + 1)
+    g = np.minimum(k * lim.single, lim.aggregate) + (n - k) * lim.threshold
+    best = int(np.argmax(g))
+    return float(g[best]), best
+
+
+def _infeasible_message(n: int, lim: Limits) -> str:
+    """Why ``n`` issuers cannot hold 100% under ``lim``, in words, with the numbers."""
+    held, k = _held_at_most(n, lim)
+    big = min(k * lim.single, lim.aggregate)
+    why = (
+        f"each at most {_pct(lim.single)}"
+        if k * lim.single <= lim.aggregate + 1e-12
+        else f"each at most {_pct(lim.single)}, together at most {_pct(lim.aggregate)}"
+    )
+    # smallest issuer count that can hold 100%: n >= k + (1 - min(k s, A)) / t for some k
+    ks = np.arange(int(np.ceil(lim.aggregate / lim.threshold)) + 2)
+    need = int(
+        np.min(
+            ks + np.ceil((1.0 - np.minimum(ks * lim.single, lim.aggregate)) / lim.threshold - 1e-9)
+        )
+    )
+    return (
+        f"{n} issuers cannot hold 100% with each issuer at most {_pct(lim.single)} and the issuers "
+        f"above {_pct(lim.threshold)} together at most {_pct(lim.aggregate)}: at best {k} issuers "
+        f"above {_pct(lim.threshold)} hold {_pct(big)} ({why}) and the other {n - k} at most "
+        f"{_pct(lim.threshold)} each ({_pct((n - k) * lim.threshold)}), {_pct(held)} in all; "
+        f"it takes at least {max(need, n + 1)} issuers"
+    )
+
+
 def top_k_capped(
     w: np.ndarray, limits: Limits, *, issuer_codes: np.ndarray | None = None
 ) -> tuple[np.ndarray, int]:
-    """Issuers capped so that each <= single and those > threshold sum to <= aggregate.
+    """Issuers capped so that each <= single and those > threshold sum to <= aggregate, optimally.
 
-    Searches k = number of largest issuers allowed above the threshold; for each, solves exactly
-    ``min sum (x-b)^2/b`` s.t. top-k each <= single and together <= aggregate, the rest <=
-    threshold. Returns (name weights, k) of the feasible candidate closest to the base.
+    Solves the (non-convex) problem ``min sum (x-b)^2/b`` over issuer weights x with
+    ``sum x = 1``, ``x_i <= single`` and ``sum_{x_i > threshold} x_i <= aggregate`` exactly.
+    For a set S of issuers *allowed* above the threshold the problem is convex (x_i <= single
+    on S, x_i <= threshold off S, ``sum_S x <= aggregate``) and solved exactly by
+    :func:`bounded_weights` (proportional redistribution); the optimum is the best S.
+
+    Only the top-k sets of the issuers ranked by base weight need trying, for
+    ``k = 0 .. floor(aggregate / threshold) + 1``. Proof: take an optimum x and
+    S = {i : x_i > threshold}, so |S| * threshold < aggregate. If i in S ranks below j not in
+    S (b_i <= b_j), then x_i > threshold >= x_j, and swapping x_i and x_j keeps every
+    constraint (the swapped values stay on the same sides of the threshold, the sum over the
+    new S is unchanged) and changes the objective by
+    ``(x_j^2 - x_i^2) (1/b_i - 1/b_j) <= 0``. Repeating reaches a top-|S| set that is still
+    optimal. Every candidate is feasible for the rule, so the best candidate is the optimum.
+    (The number of issuers above the threshold in the *parent* is no bound: after capping,
+    the redistribution often needs more of them.)
+
+    Returns (name weights, k) of the best candidate (the smallest k on ties). Raises
+    :class:`InfeasibleError` explaining, with the numbers, why the issuers cannot hold 100%.
     """
     lim = limits
     if not 0 < lim.threshold <= lim.single <= 1 or not lim.single <= lim.aggregate <= 1:
@@ -227,28 +282,29 @@ def top_k_capped(
             f"limits must satisfy 0 < threshold <= single <= aggregate <= 1, got {lim}"
         )
     wi, codes = _aggregate(w, issuer_codes)
+    n_live = int(np.sum(wi > 0))
+    held, _ = _held_at_most(n_live, lim)
+    if held < 1.0 - 1e-12:
+        raise InfeasibleError(_infeasible_message(n_live, lim))
     order = np.argsort(-wi, kind="stable")
-    n_above = int(np.sum(wi > lim.threshold + _EPS))
-    k_max = min(n_above, int(np.floor(lim.aggregate / lim.threshold + 1e-9)) + 1, wi.size)
+    k_max = min(n_live, int(np.floor(lim.aggregate / lim.threshold + 1e-9)) + 1)
     best: tuple[float, np.ndarray, int] | None = None
     for k in range(0, k_max + 1):
+        room = min(k * lim.single, lim.aggregate) + (n_live - k) * lim.threshold
+        if room < 1.0 - 1e-12:
+            continue  # this k cannot hold 100%
         top = np.zeros(wi.size, dtype=bool)
         top[order[:k]] = True
         caps = np.where(top, lim.single, lim.threshold)
         try:
             x = bounded_weights(wi, cap=caps, groups=[GroupBound("large", top, 0.0, lim.aggregate)])
-        except InfeasibleError:
+        except InfeasibleError:  # pragma: no cover - the room check above rules this out
             continue
         obj = _objective(x, wi)
         if best is None or obj < best[0] - 1e-15:
             best = (obj, x, k)
-    if best is None:
-        n = int(np.sum(wi > 0))
-        raise InfeasibleError(
-            f"{n} issuers cannot meet {_pct(lim.single)} each with those above "
-            f"{_pct(lim.threshold)} together at most {_pct(lim.aggregate)} "
-            f"(at most {_pct(lim.aggregate + (n - 1) * lim.threshold)} can be held)"
-        )
+    if best is None:  # pragma: no cover - held >= 1 guarantees a feasible k <= k_max
+        raise InfeasibleError(_infeasible_message(n_live, lim))
     return _split(best[1], w, codes), best[2]
 
 
