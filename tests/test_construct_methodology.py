@@ -37,13 +37,69 @@ def test_sp_single_name_step_by_hand() -> None:
 
 
 def test_sp_2024_rule_by_hand() -> None:
-    # After the single-name step the companies above 4.8% hold 88% (23 + 23 + 22.8 + 13.2 + 6).
-    # The 2024 rule scales them together by 50/88; the small names take the other 50% in
-    # proportion (1.25% each). E falls to 3.41% < 4.8%, so the large ones hold 46.6% <= 50%.
+    # After the single-name step the companies above 4.8% hold 88% (23 + 23 + 22.8 + 13.2 + 6),
+    # over the 50% trigger. The 2024 rule scales them together to the 45% target (x 45/88); the
+    # small names take the other 55% in proportion (1.375% each). E falls to 3.07% < 4.8%, so
+    # the companies above 4.8% hold 41.9% <= 50%.
     out = sp_select_sector(SECTOR, rule="2024")
-    f = 0.5 / 0.88
-    expected = np.array([0.23 * f, 0.23 * f, 0.228 * f, 0.132 * f, 0.06 * f] + [0.0125] * 40)
+    f = 0.45 / 0.88
+    expected = np.array([0.23 * f, 0.23 * f, 0.228 * f, 0.132 * f, 0.06 * f] + [0.01375] * 40)
     np.testing.assert_allclose(out, expected, atol=1e-15)
+    # trigger and target are separate parameters: a 50% target gives the pre-September-2024
+    # reading of the new rule (x 50/88, small names at 1.25%)
+    g = 0.5 / 0.88
+    half = np.array([0.23 * g, 0.23 * g, 0.228 * g, 0.132 * g, 0.06 * g] + [0.0125] * 40)
+    np.testing.assert_allclose(
+        sp_select_sector(SECTOR, rule="2024", aggregate_target=0.5), half, atol=1e-15
+    )
+    with pytest.raises(ConfigError, match="aggregate_target <= aggregate"):
+        sp_select_sector(SECTOR, aggregate_target=0.55)
+
+
+# Technology Select Sector, rebalancing reference date Friday 14 June 2024 (effective after the
+# close of Friday 21 June). Uncapped company weights of the S&P 500 Information Technology
+# members on 2024-06-14, in percent, from counterweight's sample data (company market caps from
+# the Yahoo snapshots carried to the date by adjusted prices; company level, not float-adjusted,
+# so approximate): Microsoft 21.638, Nvidia 21.315, Apple 21.264, Broadcom 5.305, then Oracle
+# 2.515, AMD 1.702, Qualcomm 1.573, Adobe 1.524, Salesforce 1.457, Applied Materials 1.285,
+# Cisco 1.182, Accenture 1.177 and 47 smaller companies holding the remaining 18.065%. They
+# match the press accounts of the rebalance: without caps all three leaders were above 20%;
+# S&P's legacy rule left Microsoft and Nvidia near 21% and cut Apple to 4.5% (SSGA's Matthew
+# Bartolini and Bloomberg's estimate of 21.1% for Nvidia, reported 14-17 June 2024).
+XLK_LEADERS = [21.638, 21.315, 21.264, 5.305, 2.515, 1.702, 1.573, 1.524, 1.457, 1.285, 1.182]
+XLK_LEADERS += [1.177]
+XLK_2024_06_14 = np.array(XLK_LEADERS + [(100 - sum(XLK_LEADERS)) / 47] * 47) / 100
+
+
+def test_xlk_june_2024_legacy_rule_by_hand() -> None:
+    b = XLK_2024_06_14
+    out = sp_select_sector(b, rule="pre2024")
+    # nobody above 24%; above 4.8%: MSFT, NVDA, AAPL, AVGO = 69.52% > 50%. Ranked, MSFT + NVDA
+    # = 42.95% and + AAPL crosses 50%: AAPL is cut to 4.5%; MSFT, NVDA, AVGO (>= 4.5%) keep
+    # their weights and the 25.01% excess goes to the companies below 4.5% in proportion.
+    # Then MSFT + NVDA + AVGO = 48.26% <= 50%: done.
+    small = b < 0.045
+    s = (1 - b[0] - b[1] - b[3] - 0.045) / b[small].sum()
+    expected = np.where(small, b * s, b)
+    expected[2] = 0.045
+    np.testing.assert_allclose(out, expected, atol=1e-15)
+    assert out[0] == pytest.approx(0.21638) and out[1] == pytest.approx(0.21315)
+    assert out[4] == pytest.approx(0.02515 * s) and out[4] < 0.045  # Oracle stays small
+
+
+def test_xlk_june_2024_under_the_2024_rule_by_hand() -> None:
+    b = XLK_2024_06_14
+    out = sp_select_sector(b)  # rule="2024", trigger 50%, target 45%
+    # the four companies above 4.8% (69.522%) are scaled together to 45%; the other 30.478%
+    # is scaled to 55% (x 1.8046; Oracle 4.54% < 4.8%). Broadcom falls to 3.43%, so the
+    # companies above 4.8% then hold 41.57%: no second round.
+    large = b > 0.048
+    expected = np.where(large, b * 0.45 / b[large].sum(), b * 0.55 / b[~large].sum())
+    np.testing.assert_allclose(out, expected, atol=1e-15)
+    np.testing.assert_allclose(
+        out[:4] * 100, [14.006, 13.797, 13.764, 3.434], atol=5e-4
+    )  # MSFT, NVDA, AAPL, AVGO in percent
+    assert out[out > 0.048].sum() == pytest.approx(0.45 - out[3])
 
 
 def test_sp_technology_june_2024_pattern() -> None:

@@ -5,22 +5,40 @@ the limits, the buffers and how the excess moves. Everything works on *issuer* w
 classes of one company are capped together) and redistributes in proportion.
 
 S&P Select Sector Indices (S&P Dow Jones Indices, *S&P U.S. Indices Methodology*, section
-"Select Sector Indices", Constituent Weightings; quarterly rebalancing), designed so the sector
-SPDR funds meet the US RIC rules:
+"Select Sector Indices", Constituent Weightings / capping procedure; quarterly rebalancing
+after the close of the third Friday of March, June, September and December, with prices of
+the rebalancing reference date, the second Friday of the month; see
+:mod:`counterweight.backtest.schedule`), designed so the sector SPDR funds meet the US RIC
+rules:
 
-1. cap-weight the companies;
+1. cap-weight the companies (float-adjusted market cap, FMC);
 2. a company above 24% (the trigger, a buffer under the 25% RIC limit) is capped at 23%, the
    excess going to the uncapped companies in proportion; repeat until none is above 24%;
-3. if the companies above 4.8% together exceed 50%:
-   - until the September 2024 change (``sp_select_sector_pre2024``): rank them by weight; the
-     company whose weight makes the running total cross 50% is cut to 4.5%, every company at or
-     above 4.5% keeps its weight, the excess goes in proportion to the companies below 4.5%
-     (none of which may pass 4.5%); repeat. This is what cut Apple to about 4.5% in the
-     Technology Select Sector index in June 2024 while Microsoft and Nvidia stayed above 20%;
-   - from the September 2024 rebalance (S&P DJI announcement of the change to the Select
-     Sector capping rule, 2024) (``sp_select_sector``): all companies above 4.8% are scaled
-     down *together, in proportion*, so that they hold 50%, the excess going to the others
-     in proportion (none of which may pass 4.8%); repeat until the rule holds.
+3. the companies above 4.8% may not exceed 50% together. When they do:
+   - legacy rule, to the June 2024 rebalance (``sp_select_sector_pre2024``): rank the
+     companies by weight; the smallest company above 4.8% whose weight makes the running total
+     breach 50% is cut to 4.5%, every company at or above 4.5% keeps its weight, the excess
+     goes in proportion to the companies below 4.5% (none of which may pass 4.5%); repeat.
+     This cut Apple to 4.5% in the Technology Select Sector index in June 2024 while
+     Microsoft and Nvidia stayed near 21%;
+   - 2024 rule, from the September 2024 rebalance (``sp_select_sector``): all companies above
+     4.8% are scaled down *together, in proportion*, so that they hold **45%** (not 50%: the
+     50% breach is the trigger, 45% the target), the excess going to the others in proportion
+     (none of which may pass 4.8%). ``aggregate`` (50%) and ``aggregate_target`` (45%) are
+     separate parameters.
+
+Sources, as stored copies of public pages (no network at run time): the legacy step list
+(steps 1-3 and 6-7 above: reference date the second Friday, 24% -> 23%, "the sum of the
+companies with weights greater than 4.8% cannot exceed 50%", "reduce the weight of the
+smallest company ... that causes the breach to 4.5%", iteratively) is the S&P U.S. Indices
+Methodology text as quoted in public discussion of the June 2024 XLK rebalance; the 2024
+change is S&P DJI's announcement of a "New Capping Mechanism" for the Select Sector indices
+(September 2024, effective after the close of 20 September 2024; reported by etf.com, "S&P
+Adjusts Rules for Tech-Heavy Sector Indexes"): when the companies above 4.8% breach 50%,
+"the total weight of large companies will be reduced to 45%, with individual weights
+determined by their relative sizes", after the single-company check. The current
+methodology document itself (S&P U.S. Indices Methodology, 2025 editions) was not
+available offline: every number is a keyword argument.
 
 MSCI 10/40 Indexes Methodology (MSCI, section 3.2, "Constraint targets" and "Fixing capping
 combinations (pivots)") and MSCI 25/50 Indexes Methodology: no group entity (issuer) above
@@ -38,13 +56,9 @@ rule over *all* sets of issuers (tests check it against brute force over every s
 :mod:`counterweight.construct.rules` with the same top-k search; ``buffers=True`` applies the
 same 10% internal compliance buffer (22.5% / 4.5% / 45% and 9% / 4.5% / 36%).
 
-Provenance of the numbers: the 25% / 4.8% / 50% Select Sector limits are stated in S&P's
-methodology summary (as carried by data vendors, e.g. RIMES' "S&P Select Sector Capped
-Indices" page); the 23% single-company cap, the 4.5% cut and the 2024 switch to reducing all
-companies above 4.8% are as reported around the June and September 2024 Technology Select
-Sector rebalances; the 24% trigger and MSCI's 10% buffer (9% / 4.5% / 36%) are from the
-methodology books as recalled, not re-read offline. All are keyword arguments, so a user with
-the current documents can set them.
+MSCI's 10% buffer (9% / 4.5% / 36%) is from the MSCI methodology books as recalled, not
+re-read offline. All limits are keyword arguments, so a user with the current documents can
+set them.
 """
 
 from __future__ import annotations
@@ -141,13 +155,16 @@ def _single_cap(w: np.ndarray, trigger: float, cap: float) -> np.ndarray:
 
 
 def _scale_large_together(
-    x: np.ndarray, big: np.ndarray, single_cap: float, threshold: float, aggregate: float
+    x: np.ndarray, big: np.ndarray, single_cap: float, threshold: float, target: float
 ) -> np.ndarray:
-    """2024 rule: the large companies scaled down together to ``aggregate``, the rest up.
+    """2024 rule: the large companies scaled down together to hold ``target``, the rest up.
 
-    The others may not pass ``threshold`` (they would join the large group). When they cannot
-    hold the remainder, the smallest large companies are treated as others (held at most at
-    the threshold) one at a time until it fits - the fewest possible.
+    ``min sum (y-x)^2/x`` with the large companies' total at most ``target`` (binding: they
+    hold more), each at most ``single_cap``, everyone else at most ``threshold`` (they would
+    join the large group): the large companies get ``x_i * target / sum_large x`` and the
+    others ``x_i * s`` capped at ``threshold``. When the others cannot hold ``1 - target``,
+    the smallest large companies are treated as others (held at most at the threshold) one at
+    a time until it fits - the fewest possible.
     """
     order = np.flatnonzero(big)[np.argsort(-x[big], kind="stable")]
     for k in range(order.size, -1, -1):
@@ -155,14 +172,15 @@ def _scale_large_together(
         top[order[:k]] = True
         caps = np.where(top, single_cap, threshold)
         try:
-            return bounded_weights(x, cap=caps, groups=[GroupBound("large", top, 0.0, aggregate)])
+            return bounded_weights(x, cap=caps, groups=[GroupBound("large", top, 0.0, target)])
         except InfeasibleError:
             continue
     n = int(np.sum(x > 0))
     raise InfeasibleError(
-        f"{n} companies cannot meet the Select Sector limits: those above {_pct(threshold)} at "
-        f"most {_pct(aggregate)} together needs at least {int(np.ceil((1 - aggregate) / threshold))} "
-        "smaller companies"
+        f"{n} companies cannot meet the Select Sector limits: the companies above "
+        f"{_pct(threshold)} cut to {_pct(target)} together leave {_pct(1 - target)} to companies "
+        f"of at most {_pct(threshold)} each, which takes at least "
+        f"{int(np.ceil((1 - target) / threshold - 1e-9))} of them"
     )
 
 
@@ -175,15 +193,25 @@ def sp_select_sector(
     single_cap: float = 0.23,
     threshold: float = 0.048,
     aggregate: float = 0.50,
+    aggregate_target: float = 0.45,
     reduce_to: float = 0.045,
 ) -> np.ndarray:
     """S&P Select Sector capped weights (see the module docstring for the rules and sources).
 
-    ``rule="2024"``: companies above ``threshold`` scaled down together to ``aggregate``;
-    ``rule="pre2024"``: the company crossing ``aggregate`` cut to ``reduce_to``, repeatedly.
+    Issuers above ``trigger`` (24%) are capped at ``single_cap`` (23%). Then, when the
+    companies above ``threshold`` (4.8%) hold more than ``aggregate`` (50%) together:
+    ``rule="2024"`` scales them down together to ``aggregate_target`` (45%), the others up
+    (each at most ``threshold``); ``rule="pre2024"`` cuts the company whose weight crosses
+    ``aggregate`` in the ranking to ``reduce_to`` (4.5%), repeatedly. Fractions throughout.
     """
     if rule not in ("2024", "pre2024"):
         raise ConfigError(f"unknown Select Sector rule '{rule}' (2024 or pre2024)")
+    if not 0 < threshold <= aggregate_target <= aggregate <= 1:
+        raise ConfigError(
+            "Select Sector limits must satisfy 0 < threshold <= aggregate_target <= aggregate "
+            f"<= 1, got threshold {threshold}, aggregate_target {aggregate_target}, "
+            f"aggregate {aggregate}"
+        )
     wi, codes = _aggregate(w, issuer_codes)
     x = _single_cap(wi, trigger, single_cap)
     for _ in range(_MAX_ROUNDS):
@@ -192,7 +220,7 @@ def sp_select_sector(
         if total <= aggregate + 1e-12:
             break
         if rule == "2024":
-            x = _scale_large_together(x, big, single_cap, threshold, aggregate)
+            x = _scale_large_together(x, big, single_cap, threshold, aggregate_target)
         else:
             order = np.flatnonzero(big)[np.argsort(-x[big], kind="stable")]
             cum = np.cumsum(x[order])
@@ -349,13 +377,20 @@ def plan(
     single: float | None = None,
     threshold: float | None = None,
     aggregate: float | None = None,
+    aggregate_target: float | None = None,
 ) -> CapPlan:
     """Apply methodology ``name`` to base weights; return weights and equivalent constraints.
 
     ``single`` / ``threshold`` / ``aggregate`` override the methodology's (buffered) limits;
     for the S&P rules they are the 23% cap (trigger 1 pp above it), the 4.8% threshold (the
-    pre-2024 cut 0.3 pp below it) and the 50% aggregate.
+    pre-2024 cut 0.3 pp below it) and the 50% aggregate that triggers the reduction;
+    ``aggregate_target`` (S&P 2024 rule only, default 45%) is what the companies above the
+    threshold are reduced to.
     """
+    if aggregate_target is not None and name != "sp_select_sector":
+        raise ConfigError(
+            f"aggregate_target applies to the S&P 2024 rule (sp_select_sector) only, not '{name}'"
+        )
     if name in ("sp_select_sector", "sp_select_sector_pre2024"):
         rule = "2024" if name == "sp_select_sector" else "pre2024"
         single = 0.23 if single is None else single
@@ -369,6 +404,7 @@ def plan(
             single_cap=single,
             threshold=threshold,
             aggregate=aggregate,
+            aggregate_target=0.45 if aggregate_target is None else aggregate_target,
             reduce_to=round(max(0.0, threshold - 0.003), 12),
         )
         note = f"S&P Select Sector capping ({'2024 rule' if rule == '2024' else 'pre-2024 rule'})"
