@@ -57,11 +57,19 @@ def test_group_and_top_weights_brute_force(result, sample: cw.Market) -> None:
         )
         by_issuer = row.groupby(sample.securities["issuer"]).sum()
         assert top.loc[d, "cap"] == pytest.approx(by_issuer.nlargest(10).sum(), abs=1e-14)
-    # equal weight holds each name at 1/n right after a rebalance: Mag 7 (8 tickers) ~ 8/n
+    # equal weight is set to 1/n at the reference close (S&P: the second Friday) and held as
+    # shares to the trade close d, so right after the trade each name weighs in proportion to
+    # its price change since the reference close: Mag 7 share = sum_mag P_d/P_r / sum P_d/P_r
     d = result.strategies["equal"].rebalance_dates[1]
-    n = int((result.strategies["equal"].weights.loc[d] > 0).sum())
-    held = [t for t in MAG7_TICKERS if result.strategies["equal"].weights.loc[d, t] > 0]
-    assert mag.loc[d, "equal"] == pytest.approx(len(held) / n, abs=1e-12)
+    ew = result.strategies["equal"].weights.loc[d]
+    held = ew.index[ew > 0]
+    dates = result.market.dates
+    trade_pos = Quarterly().positions(dates).tolist().index(dates.get_loc(d))
+    r = dates[Quarterly().reference_positions(dates)[trade_pos]]
+    px = pd.DataFrame(result.market.prices, index=dates, columns=result.market.tickers)
+    growth = px.loc[d, held] / px.loc[r, held]
+    want = growth[growth.index.isin(MAG7_TICKERS)].sum() / growth.sum()
+    assert r < d and mag.loc[d, "equal"] == pytest.approx(want, abs=1e-12)
 
 
 def test_comparison_table_consistent_with_metrics(result) -> None:

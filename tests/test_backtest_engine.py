@@ -148,7 +148,16 @@ def _compare(
         market, [rule], schedule=schedule, cost_bps=cost_bps, spread_bps=spreads, engine=engine
     )
     planned = schedule.positions(market.dates)
-    targets = dict(zip(planned.tolist(), rule.targets(market, planned), strict=True))
+    refs = getattr(schedule, "reference_positions", schedule.positions)(market.dates)
+    targets = {}
+    px_ref = pd.DataFrame(market.prices).ffill().to_numpy()
+    for p, r, w in zip(planned.tolist(), refs.tolist(), rule.targets(market, refs), strict=True):
+        w = np.nan_to_num(w, nan=0.0)
+        if r != p:  # S&P reference date: index shares fixed at the reference close, held to p
+            shares = np.where(w > 0, w / np.nan_to_num(px_ref[r], nan=1.0), 0.0)
+            held = np.where(market.members[p], shares * np.nan_to_num(px_ref[p], nan=0.0), 0.0)
+            w = held * (w.sum() / held.sum())
+        targets[p] = w
     k = np.full(len(market.tickers), cost_bps / 1e4)
     if spreads is not None:
         k = k + spreads.reindex(market.tickers).fillna(0).to_numpy() / 2e4
@@ -365,4 +374,6 @@ def test_auto_engine_choice() -> None:
 
     assert choose_engine(10, needs_numpy=False) == "numpy"
     assert choose_engine(AUTO_NUMBA_MIN_CELLS, needs_numpy=True) == "numpy"
-    assert choose_engine(AUTO_NUMBA_MIN_CELLS, needs_numpy=False) == ("numba" if _has_numba() else "numpy")
+    assert choose_engine(AUTO_NUMBA_MIN_CELLS, needs_numpy=False) == (
+        "numba" if _has_numba() else "numpy"
+    )

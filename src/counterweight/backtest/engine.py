@@ -4,7 +4,10 @@ Accounting, per strategy, in units of portfolio value (the portfolio starts as 1
 
 * **Timing (no look-ahead).** Trades happen at the close of a rebalance date s, at targets
   computed from data up to that close; the new holdings earn returns from s + 1 on. Weights
-  held over day t were therefore decided with data up to the close of t - 1.
+  held over day t were therefore decided with data up to the close of t - 1. A schedule with
+  a reference date (:class:`~counterweight.backtest.schedule.Quarterly`: S&P's second Friday)
+  sets the targets at the reference close and carries them to the trade close as fixed shares
+  (:func:`~counterweight.backtest.schedule.carry_to_effective`).
 * **Drift.** Between trades each holding grows with its own return, h_{i,t} = h_{i,t-1}(1 + r_{i,t});
   cash earns nothing. Portfolio value V_t = cash_t + sum_i h_{i,t}; daily return V_t / V_{t-1} - 1.
 * **Returns** come from forward-filled total-return prices, so a gap in a price is bridged by
@@ -36,7 +39,13 @@ import numpy as np
 import pandas as pd
 
 from counterweight.backtest.rules import WeightRule
-from counterweight.backtest.schedule import DriftBands, Monthly, Schedule
+from counterweight.backtest.schedule import (
+    DriftBands,
+    Monthly,
+    Schedule,
+    carry_to_effective,
+    reference_positions,
+)
 from counterweight.errors import ConfigError, DataUnavailableError
 from counterweight.market import Market
 
@@ -394,13 +403,17 @@ def run_backtest(
         k = k + sp / 2e4
     rets = trading_returns(mkt.prices)
     planned = sched.positions(mkt.dates)
+    refs = reference_positions(sched, mkt.dates)  # weights from here (S&P: the second Friday)
+    lagged = not np.array_equal(refs, planned)
     bands = sched if isinstance(sched, DriftBands) else None
     out: dict[str, StrategyResult] = {}
     for rule in rules:
         if progress is not None:
             progress(rule.name)
         cache: dict[int, np.ndarray] = {}
-        batch = rule.targets(mkt, planned)
+        batch = rule.targets(mkt, refs)
+        if lagged:
+            batch = carry_to_effective(batch, rets, mkt.members, refs, planned)
         cache.update({int(p): batch[i] for i, p in enumerate(planned)})
 
         def target_at(
