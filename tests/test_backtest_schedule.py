@@ -76,6 +76,10 @@ def test_parse_schedule() -> None:
     assert isinstance(rel, DriftBands) and rel.relative == 0.25
     with pytest.raises(ConfigError, match="unknown schedule"):
         parse_schedule("fortnightly")
+    assert parse_schedule("quarterly") == Quarterly(reference_lag_days=7)
+    assert parse_schedule("Quarterly:0") == Quarterly(reference_lag_days=0)
+    with pytest.raises(ConfigError, match="not a whole number of days"):
+        parse_schedule("quarterly:-2")
     with pytest.raises(ConfigError, match="not a number"):
         parse_schedule("band:x")
     with pytest.raises(ConfigError, match="positive"):

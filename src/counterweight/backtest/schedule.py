@@ -295,9 +295,18 @@ class DriftBands:
 
 
 def parse_schedule(spec: str) -> Schedule:
-    """Schedule from a short spec: ``monthly``, ``quarterly``, ``annually``, ``never``,
-    ``band:0.02`` (absolute band of 2 points of weight) or ``relband:0.25`` (25% of target)."""
+    """Schedule from a short spec: ``monthly``, ``quarterly`` (S&P: weights from the
+    second-Friday reference close), ``quarterly:N`` (reference N calendar days before the third
+    Friday; ``quarterly:0`` = the trade close), ``annually``, ``never``, ``band:0.02``
+    (absolute band of 2 points of weight) or ``relband:0.25`` (25% of target)."""
     s = spec.strip().lower()
+    if s.startswith("quarterly:"):
+        lag = s[len("quarterly:") :]
+        if not lag.isdigit():
+            raise ConfigError(
+                f"schedule '{spec}': the reference lag '{lag}' is not a whole number of days"
+            )
+        return Quarterly(reference_lag_days=int(lag))
     simple: dict[str, Schedule] = {
         "monthly": Monthly(),
         "quarterly": Quarterly(),
@@ -318,5 +327,6 @@ def parse_schedule(spec: str) -> Schedule:
                 ) from None
             return DriftBands(**{key: value}, name=spec)  # type: ignore[arg-type,misc]
     raise ConfigError(
-        f"unknown schedule '{spec}' (use monthly, quarterly, annually, never, band:X or relband:X)"
+        f"unknown schedule '{spec}' (use monthly, quarterly, quarterly:N, annually, never, "
+        "band:X or relband:X)"
     )
