@@ -23,6 +23,7 @@ rebalance (the initial investment), whatever the schedule says.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -104,13 +105,19 @@ class Annually:
         return _with_first(_last_of_period(dates, "Y"), len(dates))
 
 
-def _xnys_sessions(lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DatetimeIndex:
+@functools.lru_cache(maxsize=16)
+def _xnys_sessions_years(first_year: int, last_year: int) -> pd.DatetimeIndex:
     import exchange_calendars as xcals
 
     with warnings.catch_warnings():  # exchange_calendars trips a pandas 3 deprecation warning
         warnings.simplefilter("ignore")
-        cal = xcals.get_calendar("XNYS", start=lo, end=hi)
+        cal = xcals.get_calendar("XNYS", start=f"{first_year}-01-01", end=f"{last_year}-12-31")
     return pd.DatetimeIndex(cal.sessions).tz_localize(None)
+
+
+def _xnys_sessions(lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DatetimeIndex:
+    """NYSE sessions covering [lo, hi] (whole calendar years, cached: building one is slow)."""
+    return _xnys_sessions_years(lo.year, hi.year)
 
 
 def quarterly_rebalance_sessions(
