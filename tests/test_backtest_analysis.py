@@ -57,18 +57,22 @@ def test_group_and_top_weights_brute_force(result, sample: cw.Market) -> None:
         )
         by_issuer = row.groupby(sample.securities["issuer"]).sum()
         assert top.loc[d, "cap"] == pytest.approx(by_issuer.nlargest(10).sum(), abs=1e-14)
-    # equal weight is set to 1/n at the reference close (S&P: the second Friday) and held as
-    # shares to the trade close d, so right after the trade each name weighs in proportion to
-    # its price change since the reference close: Mag 7 share = sum_mag P_d/P_r / sum P_d/P_r
+    # equal weight gives each company 1/n (GOOG + GOOGL share Alphabet's slot, split by cap) at
+    # the reference close r (S&P: the second Friday) and holds those shares to the trade close
+    # d: right after the trade a name weighs w_r * P_d / P_r, renormalised (the 1/n cancels)
     d = result.strategies["equal"].rebalance_dates[1]
-    ew = result.strategies["equal"].weights.loc[d]
-    held = ew.index[ew > 0]
+    row = result.strategies["equal"].weights.loc[d]
+    held = row.index[row > 0]
+    issuer = sample.securities["issuer"].reindex(held)
+    assert len({issuer[t] for t in MAG7_TICKERS if t in held}) == 7
     dates = result.market.dates
     trade_pos = Quarterly().positions(dates).tolist().index(dates.get_loc(d))
     r = dates[Quarterly().reference_positions(dates)[trade_pos]]
     px = pd.DataFrame(result.market.prices, index=dates, columns=result.market.tickers)
-    growth = px.loc[d, held] / px.loc[r, held]
-    want = growth[growth.index.isin(MAG7_TICKERS)].sum() / growth.sum()
+    caps = pd.DataFrame(result.market.caps, index=dates, columns=result.market.tickers)
+    split = caps.loc[r, held] / caps.loc[r, held].groupby(issuer).transform("sum")
+    x = split * px.loc[d, held] / px.loc[r, held]
+    want = x[x.index.isin(MAG7_TICKERS)].sum() / x.sum()
     assert r < d and mag.loc[d, "equal"] == pytest.approx(want, abs=1e-12)
 
 
@@ -226,3 +230,26 @@ def test_monthly_panel_annualises_by_12() -> None:
     assert table.loc["cap", "volatility"] == pytest.approx(pf.annual_volatility(r, 12), abs=1e-15)
     # former members are in this panel: names leave and are sold between rebalances
     assert res.strategies["cap"].traded.gt(0).sum() >= len(res.strategies["cap"].rebalance_dates)
+
+
+def test_cli_cap_weight_on_a_price_only_store_refuses_in_one_line(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`backtest -p cap` on a store without caps used to print 0.00% everywhere."""
+    dates = pd.bdate_range("2024-01-02", periods=30)
+    rows = [
+        f"{d.date()},{t},{10 + i + 0.1 * k}"
+        for k, d in enumerate(dates)
+        for i, t in enumerate(["AAA", "BBB"])
+    ]
+    csv = tmp_path / "p.csv"
+    csv.write_text("Date,Ticker,Close\n" + "\n".join(rows) + "\n")
+    db = str(tmp_path / "s.duckdb")
+    assert main(["data", "import", str(csv), "--kind", "prices", "--store", db, "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["backtest", "-p", "cap", "--store", db]) != 0
+    out = capsys.readouterr()
+    lines = [ln for ln in out.err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "cap weight needs market caps, and this data has none" in lines[0]
+    assert "0.00%" not in out.out
+    assert main(["backtest", "-p", "equal", "--store", db]) == 0  # prices suffice for equal

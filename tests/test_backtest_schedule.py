@@ -198,6 +198,18 @@ def test_backtest_weights_from_the_reference_close_traded_at_the_effective_close
     we = w2.strategies["equal"].weights
     assert we is not None
     np.testing.assert_allclose(we.loc[eff], [1.1 / 2.1, 0.0, 1 / 2.1], atol=1e-15)
+    # a name joining between the reference and the trade is in, weighted at its reference
+    # close (S&P: prices of the reference date, membership of the effective date)
+    joins = pd.DataFrame(True, index=m.dates, columns=m.tickers)
+    joins.loc[joins.index < "2024-06-18", "C"] = False
+    late = Market.from_frames(pd.DataFrame(m.prices, index=m.dates, columns=m.tickers),
+                              caps=pd.DataFrame(m.caps, index=m.dates, columns=m.tickers),
+                              members=joins)  # fmt: skip
+    w3 = run_backtest(late, [EqualWeight(), CapWeight()], schedule=Quarterly(), cost_bps=0)
+    we, wc = w3.strategies["equal"].weights, w3.strategies["cap"].weights
+    assert we is not None and wc is not None
+    np.testing.assert_allclose(we.loc[eff], [1.1 / 3.1, 1 / 3.1, 1 / 3.1], atol=1e-15)
+    np.testing.assert_allclose(wc.loc[eff], np.array([110, 200, 100]) / 410, atol=1e-15)
     # OnDates and Monthly trade at their own closes (no reference date)
     od = OnDates((eff,))
     np.testing.assert_array_equal(reference_positions(od, m.dates), od.positions(m.dates))

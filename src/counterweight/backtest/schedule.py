@@ -13,7 +13,8 @@ rebalance (the initial investment), whatever the schedule says.
   7: the second Friday; the last session on or before it). If the data lacks a date, the last
   data date on or before it. The weights are fixed as shares at the reference close and
   carried to the effective close by each name's return in between
-  (:func:`carry_to_effective`), as S&P assigns index shares from reference prices.
+  (:func:`carry_to_effective`), as S&P assigns index shares from reference prices; the
+  membership is the effective date's (the backtest engine passes it to the rule).
 * :class:`Annually`: the last trading date of each year.
 * :class:`Never`: buy and hold after the initial investment.
 * :class:`OnDates`: given dates (each mapped to the last data date on or before it).
