@@ -132,6 +132,32 @@ def test_sp_rules_always_hold(w: np.ndarray, rule: str) -> None:
     np.testing.assert_allclose(sp_select_sector(out, rule=rule), out, atol=1e-12)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    threshold=st.floats(0.001, 0.99),
+    target=st.floats(0.001, 0.99),
+    aggregate=st.floats(0.001, 1.5),
+)
+def test_sp_limits_out_of_order_are_config_errors(
+    threshold: float, target: float, aggregate: float
+) -> None:
+    ordered = threshold <= target <= aggregate <= 1
+    if ordered:  # valid limits: weights, or an explained infeasibility - never a ConfigError
+        try:
+            out = sp_select_sector(
+                SECTOR, threshold=threshold, aggregate=aggregate, aggregate_target=target
+            )
+        except InfeasibleError as exc:
+            assert "cannot meet the Select Sector limits" in str(exc)
+        else:
+            assert out[out > threshold + 1e-12].sum() <= aggregate + 1e-12
+    else:
+        with pytest.raises(ConfigError, match="threshold <= aggregate_target <= aggregate"):
+            sp_select_sector(
+                SECTOR, threshold=threshold, aggregate=aggregate, aggregate_target=target
+            )
+
+
 def test_sp_issuer_level_caps_share_classes_together() -> None:
     b = np.array([0.2, 0.15, 0.1] + [0.55 / 40] * 40)  # names 0 and 1: one issuer at 35%
     codes = np.concatenate([[0, 0], np.arange(1, 42)])

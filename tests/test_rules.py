@@ -135,7 +135,7 @@ def test_impossible_rule_explained() -> None:
     msg = (
         r"5 issuers cannot hold 100% with each issuer at most 10% and the issuers above 5% "
         r"together at most 40%: at best 4 issuers above 5% hold 40% \(each at most 10%\) and the "
-        r"other 1 at most 5% each \(5%\), 45% in all; it takes at least 16 issuers"
+        r"other one at most 5% \(5%\), 45% in all; it takes at least 16 issuers"
     )
     with pytest.raises(InfeasibleError, match=msg):
         top_k_capped(np.full(5, 0.2), MSCI_10_40)

@@ -270,11 +270,16 @@ def _infeasible_message(n: int, lim: Limits) -> str:
             ks + np.ceil((1.0 - np.minimum(ks * lim.single, lim.aggregate)) / lim.threshold - 1e-9)
         )
     )
+    rest = (
+        f"the other {n - k} at most {_pct(lim.threshold)} each"
+        if n - k != 1
+        else f"the other one at most {_pct(lim.threshold)}"
+    )
     return (
         f"{n} issuers cannot hold 100% with each issuer at most {_pct(lim.single)} and the issuers "
         f"above {_pct(lim.threshold)} together at most {_pct(lim.aggregate)}: at best {k} issuers "
-        f"above {_pct(lim.threshold)} hold {_pct(big)} ({why}) and the other {n - k} at most "
-        f"{_pct(lim.threshold)} each ({_pct((n - k) * lim.threshold)}), {_pct(held)} in all; "
+        f"above {_pct(lim.threshold)} hold {_pct(big)} ({why}) and {rest} "
+        f"({_pct((n - k) * lim.threshold)}), {_pct(held)} in all; "
         f"it takes at least {max(need, n + 1)} issuers"
     )
 
