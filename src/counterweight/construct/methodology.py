@@ -27,11 +27,13 @@ rules:
      (none of which may pass 4.8%). ``aggregate`` (50%) and ``aggregate_target`` (45%) are
      separate parameters.
 
-Sources, as stored copies of public pages (no network at run time): the legacy step list
-(steps 1-3 and 6-7 above: reference date the second Friday, 24% -> 23%, "the sum of the
-companies with weights greater than 4.8% cannot exceed 50%", "reduce the weight of the
-smallest company ... that causes the breach to 4.5%", iteratively) is the S&P U.S. Indices
-Methodology text as quoted in public discussion of the June 2024 XLK rebalance; the 2024
+Sources, as stored copies of public pages (no network at run time): the legacy procedure
+(the methodology's numbered steps: "the rebalancing reference date is the second Friday";
+a company above 24% "is capped at 23%"; step 6, "the sum of the companies with weights
+greater than 4.8% cannot exceed 50%"; step 7, "reduce the weight of the smallest company
+whose weight is greater than 4.8% that causes the step 6 breach to 4.5%", iteratively) is the
+S&P U.S. Indices Methodology text as quoted in public discussion of the June 2024 XLK
+rebalance; the 2024
 change is S&P DJI's announcement of a "New Capping Mechanism" for the Select Sector indices
 (September 2024, effective after the close of 20 September 2024; reported by etf.com, "S&P
 Adjusts Rules for Tech-Heavy Sector Indexes"): when the companies above 4.8% breach 50%,
