@@ -87,6 +87,17 @@ def test_xlk_june_2024_legacy_rule_by_hand() -> None:
     assert out[4] == pytest.approx(0.02515 * s) and out[4] < 0.045  # Oracle stays small
 
 
+def test_plan_passes_the_45_percent_target_on() -> None:
+    from counterweight.construct.methodology import plan
+
+    p = plan(XLK_2024_06_14, "sp_select_sector")
+    assert p.groups[0].hi == 0.45 and "cut to 45% together" in p.notes[0]
+    # below the 50% trigger nothing is cut and the limit passed on stays 50%
+    calm = np.array([0.2, 0.2] + [0.6 / 20] * 20)
+    assert plan(calm, "sp_select_sector").groups[0].hi == 0.5
+    assert plan(XLK_2024_06_14, "sp_select_sector_pre2024").groups[0].hi == 0.5
+
+
 def test_xlk_june_2024_under_the_2024_rule_by_hand() -> None:
     b = XLK_2024_06_14
     out = sp_select_sector(b)  # rule="2024", trigger 50%, target 45%

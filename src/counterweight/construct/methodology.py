@@ -403,18 +403,27 @@ def plan(
         single = 0.23 if single is None else single
         threshold = 0.048 if threshold is None else threshold
         aggregate = 0.50 if aggregate is None else aggregate
+        target = 0.45 if aggregate_target is None else aggregate_target
+        trigger = round(min(1.0, single + 0.01), 12)
         x = sp_select_sector(
             w,
             issuer_codes=issuer_codes,
             rule=rule,
-            trigger=round(min(1.0, single + 0.01), 12),
+            trigger=trigger,
             single_cap=single,
             threshold=threshold,
             aggregate=aggregate,
-            aggregate_target=0.45 if aggregate_target is None else aggregate_target,
+            aggregate_target=target,
             reduce_to=round(max(0.0, threshold - 0.003), 12),
         )
         note = f"S&P Select Sector capping ({'2024 rule' if rule == '2024' else 'pre-2024 rule'})"
+        if rule == "2024":
+            # when the 50% trigger fired, the large companies were cut to the 45% target: the
+            # constraint passed on to a combined solve is the target, so it stays at 45%
+            xs = _single_cap(_aggregate(w, issuer_codes)[0], trigger, single)
+            if float(xs[xs > threshold + _EPS].sum()) > aggregate + 1e-12:
+                aggregate = target
+                note += f": the companies above {_pct(threshold)} cut to {_pct(target)} together"
     else:
         base = limits_for(name, buffers)
         lim = Limits(
