@@ -533,7 +533,8 @@ def run_backtest(
     # closes where joiners are bought need the rule's targets too: computed in one batch
     mem = mkt.members
     joins = np.flatnonzero((mem[1:] & ~mem[:-1]).any(axis=1)) if len(mem) > 1 else np.empty(0)
-    needed = np.union1d(planned, joins).astype(np.intp)
+    # scheduled trades with a reference date get their targets below, not here
+    needed = np.union1d(planned if not lagged else [], joins).astype(np.intp)
     if trade_on_changes:
         needed = np.union1d(needed, np.flatnonzero(membership_changes(mem, len(mem)))).astype(
             np.intp
@@ -544,8 +545,9 @@ def run_backtest(
         if progress is not None:
             progress(rule.name)
         cache: dict[int, np.ndarray] = {}
-        batch = rule.targets(basket, needed)
-        cache.update({int(p): batch[i] for i, p in enumerate(needed)})
+        if needed.size:
+            batch = rule.targets(basket, needed)
+            cache.update({int(p): batch[i] for i, p in enumerate(needed)})
         if lagged:  # scheduled trades: targets of the reference close, carried as shares
             carried = carry_to_effective(
                 _reference_targets(rule, basket, refs, planned),
