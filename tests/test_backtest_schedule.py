@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from counterweight.backtest import CapWeight, EqualWeight, run_backtest
 from counterweight.backtest.schedule import (
@@ -213,3 +215,28 @@ def test_backtest_weights_from_the_reference_close_traded_at_the_effective_close
     # OnDates and Monthly trade at their own closes (no reference date)
     od = OnDates((eff,))
     np.testing.assert_array_equal(reference_positions(od, m.dates), od.positions(m.dates))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), lag=st.integers(0, 6), cash=st.floats(0.0, 0.5))
+def test_property_carry_equals_shares_bought_at_the_reference(
+    seed: int, lag: int, cash: float
+) -> None:
+    """Buying the target shares at the reference close and holding them to the effective close
+    (a plain loop over prices) gives the carried weights, leavers dropped."""
+    rng = np.random.default_rng(seed)
+    t_len, n = 12, 6
+    prices = 50 * np.cumprod(1 + rng.normal(0, 0.03, (t_len, n)), axis=0)
+    rets = np.zeros_like(prices)
+    rets[1:] = prices[1:] / prices[:-1] - 1
+    members = rng.random((t_len, n)) < 0.8
+    members[:, 0] = True
+    eff = np.array([t_len - 1, 7])
+    ref = eff - np.array([lag, min(lag, 7)])
+    w = rng.dirichlet(np.ones(n), size=2) * (1 - cash)
+    got = carry_to_effective(w, rets, members, ref, eff)
+    for i in range(2):
+        shares = w[i] / prices[ref[i]]  # per unit of portfolio value at the reference close
+        value = [shares[j] * prices[eff[i], j] if members[eff[i], j] else 0.0 for j in range(n)]
+        want = np.array(value) / sum(value) * w[i].sum()
+        np.testing.assert_allclose(got[i], want, rtol=1e-12, atol=1e-15)
