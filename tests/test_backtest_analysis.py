@@ -157,8 +157,7 @@ def test_tearsheet_html(result, tmp_path: Path) -> None:
         "Top-10 issuer weight",
         "Turnover",
         "Calendar years",
-        "Survivorship bias",
-    ):
+    ):  # no "Survivorship bias" warning: the embedded panel is point in time since issue 12
         assert needle in text
     assert data.values.columns.tolist() == ["cap", "equal", "SPY"]
     assert data.values["cap"].iloc[-1] == pytest.approx(
@@ -189,7 +188,8 @@ def test_cli_prints_table_and_writes_outputs(tmp_path: Path, capsys) -> None:
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "CAGR" in out and "equal" in out and "Survivorship" in out
+    # the embedded panel holds former members since issue 12: no survivorship-bias warning
+    assert "CAGR" in out and "equal" in out and "Survivorship bias" not in out
     assert "RSP" in out
     payload = json.loads(js.read_text())
     assert set(payload["strategies"]) == {"cap", "equal", "SPY"}

@@ -235,7 +235,10 @@ def test_random_policies_hold_every_bound(
 def test_technology_select_sector_june_2024_matches_the_reported_rebalance(sample: Market) -> None:
     # June 2024 Technology Select Sector rebalance (cap data of 2024-06-14): under the pre-2024
     # rule Microsoft and Nvidia stayed near 21% while Apple was cut to 4.5%, as reported at the
-    # time; the 2024 rule scales the three down together instead.
+    # time; the 2024 rule scales the three down together instead. On company-level caps: on
+    # the embedded float-adjusted caps (issue 12) Apple and Nvidia are within 0.2% of each
+    # other that day, so which one is third flips with the basis.
+    sample = sample.with_basis("company")
     pol = load_policy(next(p for p in EXAMPLES if p.stem == "technology_select_sector"))
     spec = pol.spec.model_dump()
     spec["methodology"]["name"] = "sp_select_sector_pre2024"
