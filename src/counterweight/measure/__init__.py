@@ -7,15 +7,14 @@ from their own modules so that importing this package stays light.
 
 from counterweight.measure.concentration import (
     ConcentrationHistory,
-    HistoryReading,
     concentration_history,
     effective_n,
     hhi,
     portfolio_concentration,
     top_holdings,
     top_n_shares,
-    versus_history,
 )
+from counterweight.measure.history import HistoryReading, versus_history
 from counterweight.measure.leadership import (
     Attribution,
     GroupBreadth,
