@@ -38,6 +38,7 @@ from counterweight.errors import ConfigError, DataUnavailableError, InputError
 from counterweight.groups import MAG7, Group
 from counterweight.market import normalize_ticker
 from counterweight.measure.fundamentals import (
+    FundamentalsReading,
     SnapshotData,
     SnapshotSpacing,
     SnapshotWindow,
@@ -45,6 +46,7 @@ from counterweight.measure.fundamentals import (
     basket_table,
     check_no_look_ahead,
     fallback_window,
+    fundamentals_reading,
     issuer_amounts,
     latest_snapshot,
     like_for_like_arrays,
@@ -56,6 +58,7 @@ from counterweight.measure.fundamentals import (
 from counterweight.measure.fundamentals import (  # re-exported: it used to live here
     earnings_from_snapshot as earnings_from_snapshot,
 )
+from counterweight.measure.history import versus_history
 
 VALUATION_COLUMNS = (
     "pe",
@@ -258,7 +261,8 @@ class EarningsGap:
     * ``earnings``: date x basket aggregate trailing earnings (USD, share classes once) on the
       usable snapshots, with ``coverage`` (share of the basket's cap with earnings) beside it;
     * ``windows``: one row per window, ending on snapshot ``end``: ``start``, ``end``, ``years``,
-      each basket's like-for-like growth and its annualised rate (``<basket> (annualised)``),
+      each basket's like-for-like growth and, for windows of a year or more, its annualised
+      rate ``(1 + g) ** (1 / years) - 1`` (``<basket> (annualised)``),
       ``gap`` (group minus rest growth), ``coverage`` (the lowest like-for-like coverage of the
       baskets) and ``reason`` (why a window is unavailable; empty when it is);
     * ``trailing``: date x basket like-for-like growth over ``trailing_label`` ending on each
@@ -382,8 +386,8 @@ def earnings_gap(
             for b in baskets:
                 x = float(growth.get(b, np.nan)) if not low else float("nan")
                 row[b] = x
-                row[f"{b} (annualised)"] = (
-                    (1.0 + x) ** (1.0 / w.years) - 1.0 if w.years > 0 and x > -1 else float("nan")
+                row[f"{b} (annualised)"] = (  # a rate per year only over a year or more
+                    (1.0 + x) ** (1.0 / w.years) - 1.0 if w.years >= 1 and x > -1 else float("nan")
                 )
             row["coverage"] = float(min(cover.get(b, 0.0) for b in baskets))
         rows.append(row)
@@ -435,3 +439,53 @@ def earnings_gap(
         trailing_label=trailing,
         notes=notes,
     )
+
+
+@dataclass(frozen=True)
+class ValuationOverview:
+    """Everything the report shows about valuation over time, from one pass over the snapshots.
+
+    * ``pe``: date x basket (Index, the group, Rest) aggregate P/E on the usable snapshots,
+      each snapshot's own names as its universe;
+    * ``pe_summary``: each basket's latest P/E against its own history
+      (:func:`~counterweight.measure.history.versus_history`: average, percentile, min, max and
+      when) over the last snapshot of each calendar month, so that a burst of daily snapshots
+      weighs as one month;
+    * ``gap``: the :class:`EarningsGap`; ``fundamentals``: the
+      :class:`~counterweight.measure.fundamentals.FundamentalsReading` (levels and growth by
+      basket and sector).
+    """
+
+    pe: pd.DataFrame
+    pe_summary: pd.DataFrame
+    gap: EarningsGap
+    fundamentals: FundamentalsReading
+
+
+def valuation_overview(
+    fundamentals: pd.DataFrame,
+    group: Group = MAG7,
+    *,
+    as_of: str | pd.Timestamp | None = None,
+    windows: Sequence[str] = EARNINGS_WINDOWS,
+    growth_window: str = "1Y",
+    issuers: pd.Series | None = None,
+    sectors: pd.Series | None = None,
+    class_caps: Literal["company", "class"] = "company",
+) -> ValuationOverview:
+    """P/E history, earnings gap and fundamentals on the snapshots up to ``as_of`` (one pass)."""
+    data = snapshot_data(
+        fundamentals, [group], as_of=as_of, issuers=issuers, sectors=sectors, class_caps=class_caps
+    )
+    gap = earnings_gap(data, group, as_of=as_of, windows=windows)
+    reading = fundamentals_reading(data, [group], as_of=as_of, window=growth_window)
+    baskets = [b for b in ("Index", group.name, "Rest") if b in set(data.membership["basket"])]
+    pe = data.table["pe"].unstack("basket").reindex(index=data.usable, columns=baskets)
+    pe.index.name = "date"
+    pe.columns.name = None
+    monthly = pe.groupby(pe.index.to_period("M")).tail(1)  # a burst of daily snapshots counts once
+    rows = [
+        versus_history(monthly[b].rename(b)).to_dict() for b in baskets if monthly[b].notna().any()
+    ]
+    summary = pd.DataFrame(rows).set_index("name") if rows else pd.DataFrame()
+    return ValuationOverview(pe=pe, pe_summary=summary, gap=gap, fundamentals=reading)

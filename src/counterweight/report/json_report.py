@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from counterweight.report import valuation_section
 from counterweight.report.main_report import MainReport
 
 
@@ -89,6 +90,9 @@ def report_to_dict(rep: MainReport, *, histories: bool = True) -> dict[str, Any]
             "(earnings = cap x EPS / price, else cap / P/E)",
             "baskets": _records(rep.valuation),
         },
+        "valuation_over_time": valuation_section.json_dict(
+            rep.valuation_overview, rep.as_of, rep.valuation_date
+        ),
         "notes": list(rep.notes),
         "provenance": rep.provenance.to_dict(),
     }
