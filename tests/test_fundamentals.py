@@ -19,6 +19,7 @@ from counterweight.errors import ConfigError, DataUnavailableError
 from counterweight.groups import group
 from counterweight.measure.fundamentals import (
     RATIOS,
+    amounts_from_snapshot,
     dividend_yield_fraction,
     earnings_from_snapshot,
     fundamentals_reading,
@@ -72,14 +73,15 @@ def brute_amounts(row: pd.Series) -> dict[str, float]:
             e = cap * eps / price
     elif pe >= 1.0:
         e = cap / pe
-    return {
+    out = {
         "market_cap": cap,
         "earnings": e,
         "revenue": cap / ps if ps > 0 else math.nan,
         "book": cap / pb if (not math.isnan(pb) and pb != 0) else math.nan,
-        "ebitda": ebitda,
+        "ebitda": ebitda if abs(ebitda) <= 10 * max(cap, cap / ps if ps > 0 else -math.inf) else math.nan,
         "dividends": cap * dy / 100.0 if dy >= 0 else math.nan,  # these tables are in percent
     }
+    return {k: v if math.isfinite(v) else math.nan for k, v in out.items()}  # inf: unknown
 
 
 def brute_issuers(snap: pd.DataFrame) -> dict[str, dict[str, float]]:
@@ -184,13 +186,16 @@ def test_class_mode_sums_classes() -> None:
     assert t.loc["Big", "market_cap"] == pytest.approx(5000.0)
 
 
+NORMAL = st.floats(0, 1).map(lambda v: round(v, 6))  # no subnormal ratios (1 / P/B = inf)
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     st.lists(
         st.tuples(
-            st.one_of(st.none(), st.floats(-5, 20)),  # eps
+            st.one_of(st.none(), NORMAL.map(lambda v: v * 20 - 5)),  # eps
             st.one_of(st.none(), st.floats(0.5, 60)),  # P/S
-            st.one_of(st.none(), st.floats(-8, 30)),  # P/B
+            st.one_of(st.none(), NORMAL.map(lambda v: v * 38 - 8)),  # P/B, negative book too
             st.one_of(st.none(), st.floats(0, 9)),  # dividend yield, percent
         ),
         min_size=6,
@@ -269,10 +274,14 @@ def test_dividend_yield_units_per_snapshot() -> None:
         fundamentals_table(snapshot("2025-01-01"), div_yield_unit="bad")  # type: ignore[arg-type]
 
 
-def test_eps_unit_screen() -> None:
+def test_unit_screens() -> None:
     s = snapshot("2025-01-01")
     s.loc[s["ticker"] == "AAPL", "eps"] = 11849.0  # class-A EPS beside a class-B price
     assert np.isnan(earnings_from_snapshot(s).iloc[0])
+    s.loc[s["ticker"] == "XOM", "ebitda"] = -2.9e18  # as in the 2026 snapshots
+    s.loc[s["ticker"] == "KO", "ebitda"] = 3000.0  # 10 x the larger of cap (300) and revenue (50)
+    amounts = amounts_from_snapshot(s)
+    assert np.isnan(amounts.loc[3, "ebitda"]) and amounts.loc[4, "ebitda"] == 3000.0
 
 
 def test_reading_growth_and_counts() -> None:

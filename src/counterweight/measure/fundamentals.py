@@ -7,7 +7,7 @@ EBITDA (USD) and dividend yield. The USD amounts follow from the cap and the rat
   a row with ``|EPS / p| > 1`` (P/E under 1: a unit or share-class mismatch) has no earnings;
 * revenue ``R = M / PS`` (``PS > 0``);
 * book equity ``B = M / PB`` (``PB != 0``; a negative P/B is negative book equity and sums as such);
-* EBITDA as reported (USD);
+* EBITDA as reported (USD), NaN when ``|EBITDA| > 10 x max(M, R)`` (a unit error);
 * dividends ``D = M x dy`` (``dy`` the yield as a fraction; snapshots publish it in percent or as
   a fraction, decided per snapshot by :func:`dividend_yield_fraction`).
 
@@ -76,6 +76,10 @@ DivYieldUnit = Literal["auto", "percent", "fraction"]
 
 PERCENT_YIELD_THRESHOLD = 0.2
 """A snapshot whose median positive dividend yield exceeds this is read as percent."""
+
+MAX_EBITDA_MULTIPLE = 10.0
+"""Largest plausible ``|EBITDA| / max(cap, revenue)`` of one name; beyond it (a unit error such
+as -2.9e18 USD) EBITDA is NaN."""
 
 MAX_EARNINGS_YIELD = 1.0
 """Largest plausible ``|EPS / price|`` of one name (a P/E of 1); beyond it earnings are NaN."""
@@ -156,14 +160,18 @@ def amounts_from_snapshot(
     ps = snapshot_field(snapshot, "price_sales")
     pb = snapshot_field(snapshot, "price_book")
     dy = dividend_yield_fraction(snapshot, div_yield_unit)
+    ebitda = snapshot_field(snapshot, "ebitda")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        revenue = cap / ps.where(ps > 0)
+    scale = pd.concat([cap, revenue], axis=1).max(axis=1)  # NaN only when both are
     with np.errstate(divide="ignore", invalid="ignore"):
         out = pd.DataFrame(
             {
                 "market_cap": cap,
                 "earnings": earnings_from_snapshot(snapshot.assign(market_cap=cap)),
-                "revenue": cap / ps.where(ps > 0),
+                "revenue": revenue,
                 "book": cap / pb.where((pb != 0) & np.isfinite(pb)),
-                "ebitda": snapshot_field(snapshot, "ebitda"),
+                "ebitda": ebitda.where(ebitda.abs() <= MAX_EBITDA_MULTIPLE * scale),
                 "dividends": cap * dy.where(dy >= 0),
             },
             index=snapshot.index,
@@ -172,6 +180,13 @@ def amounts_from_snapshot(
 
 
 # --------------------------------------------------------------------------- issuers
+
+
+def _normalized(tickers: pd.Series) -> pd.Series:
+    """:func:`normalize_ticker` of each value, computed once per distinct spelling."""
+    codes, uniques = pd.factorize(tickers.astype(str))
+    clean = np.array([normalize_ticker(t) for t in uniques], dtype=object)
+    return pd.Series(clean[codes], index=tickers.index, dtype=object)
 
 
 def _issuer_of(tickers: pd.Series, issuers: pd.Series | None) -> pd.Series:
@@ -205,7 +220,7 @@ def issuer_amounts(
     if "date" not in f.columns:
         f["date"] = pd.NaT
     f["date"] = pd.to_datetime(f["date"])
-    f["ticker"] = f["ticker"].map(normalize_ticker)
+    f["ticker"] = _normalized(f["ticker"])
     f = f.drop_duplicates(["date", "ticker"], keep="last")
     amounts = amounts_from_snapshot(f, div_yield_unit=div_yield_unit)
     cols = ["market_cap", *AMOUNTS]
@@ -356,41 +371,57 @@ def snapshot_arrays(panel: pd.DataFrame, membership: pd.DataFrame) -> SnapshotAr
     )
 
 
-def _sum_by_basket(x: np.ndarray, mask: np.ndarray, bm: np.ndarray) -> np.ndarray:
-    """(T, K) sums over each basket's issuers of ``x`` where ``mask`` (NaN-free)."""
-    return np.where(mask, x, 0.0) @ bm.T
+def _sums_by_basket(
+    terms: dict[str, tuple[np.ndarray, np.ndarray]], bm: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Each term's (T, K) sums over each basket's issuers of ``x`` where ``mask``.
+
+    All terms go through one matrix product ``(Q*T, I) @ (I, K)`` (one BLAS call instead of Q).
+    """
+    if not terms:
+        return {}
+    stacked = np.stack([np.where(m, x, 0.0) for x, m in terms.values()])
+    q, t, i = stacked.shape
+    sums = (stacked.reshape(q * t, i) @ bm.T).reshape(q, t, bm.shape[0])
+    return dict(zip(terms, sums, strict=True))
 
 
 def basket_arrays_table(arr: SnapshotArrays) -> pd.DataFrame:
     """:func:`basket_table` from prepared arrays."""
-    bm = arr.basket_matrix
     cap = arr.cap
+    ones = np.ones_like(cap)
     have_cap = np.isfinite(cap)
-    cols: dict[str, np.ndarray] = {
-        "market_cap": _sum_by_basket(cap, have_cap, bm),
-        "n_names": _sum_by_basket(np.ones_like(cap), arr.present, bm),
-    }
     values = {"market_cap": cap, **arr.amounts}
-    cap_with: dict[str, np.ndarray] = {}
+    terms: dict[str, tuple[np.ndarray, np.ndarray]] = {
+        "market_cap": (cap, have_cap),
+        "n_names": (ones, arr.present),
+        "n_missing": (ones, arr.present & ~(have_cap & np.isfinite(arr.amounts["earnings"]))),
+    }
     for a in AMOUNTS:
         both = have_cap & np.isfinite(arr.amounts[a])
-        cols[a] = _sum_by_basket(arr.amounts[a], both, bm)
-        cap_with[a] = _sum_by_basket(cap, both, bm)
-        cols[a] = np.where(cap_with[a] > 0, cols[a], np.nan)  # nobody carries it: unknown
-    cols["earnings_cap"] = cap_with["earnings"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for r, (n_col, d_col) in RATIOS.items():
-            both = np.isfinite(values[n_col]) & np.isfinite(values[d_col])
-            top = _sum_by_basket(values[n_col], both, bm)
-            bottom = _sum_by_basket(values[d_col], both, bm)
+        terms[a] = (arr.amounts[a], both)
+        terms[f"cap_with_{a}"] = (cap, both)
+    for r, (n_col, d_col) in RATIOS.items():
+        both = np.isfinite(values[n_col]) & np.isfinite(values[d_col])
+        terms[f"{r}|num"] = (values[n_col], both)
+        terms[f"{r}|den"] = (values[d_col], both)
+    sums = _sums_by_basket(terms, arr.basket_matrix)
+    cols = {k: sums[k] for k in ("market_cap", "n_names", "n_missing")}
+    for a in AMOUNTS:  # an amount nobody carries is unknown, not zero
+        cols[a] = np.where(sums[f"cap_with_{a}"] > 0, sums[a], np.nan)
+    cols["earnings_cap"] = sums["cap_with_earnings"]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for r in RATIOS:
+            top, bottom = sums[f"{r}|num"], sums[f"{r}|den"]
             ok = bottom > 0 if r in POSITIVE_DENOMINATOR else bottom != 0
-            cols[r] = np.where(ok, top / np.where(ok, bottom, 1.0), np.nan)
+            ratio = np.where(ok, top / np.where(ok, bottom, 1.0), np.nan)
+            cols[r] = np.where(np.isfinite(ratio), ratio, np.nan)
         total = cols["market_cap"]
         for a in AMOUNTS:
             name = "coverage" if a == "earnings" else f"coverage_{a}"
-            cols[name] = np.where(total > 0, cap_with[a] / np.where(total > 0, total, 1.0), np.nan)
-    lacking = arr.present & ~(have_cap & np.isfinite(arr.amounts["earnings"]))
-    cols["n_missing"] = _sum_by_basket(np.ones_like(cap), lacking, bm)
+            cols[name] = np.where(
+                total > 0, sums[f"cap_with_{a}"] / np.where(total > 0, total, 1.0), np.nan
+            )
     order = [
         "market_cap", "earnings_cap", *AMOUNTS, *RATIOS,
         "coverage", *(f"coverage_{a}" for a in AMOUNTS if a != "earnings"),
@@ -474,31 +505,44 @@ def like_for_like_arrays(
         raise DataUnavailableError("a growth window starts or ends on a date with no snapshot")
     bm = arr.basket_matrix
     cap1 = arr.cap[i1]
-    cap_all = _sum_by_basket(cap1, np.isfinite(cap1), bm)
-    in_basket = _sum_by_basket(np.ones_like(cap1), arr.present[i1], bm) > 0
+    ones = np.ones_like(cap1)
+    terms: dict[str, tuple[np.ndarray, np.ndarray]] = {
+        "cap_all": (cap1, np.isfinite(cap1)),
+        "in_basket": (ones, arr.present[i1]),
+    }
+    wanted = list(dict.fromkeys(amounts))
+    for a in wanted:
+        x0, x1 = arr.amounts[a][i0], arr.amounts[a][i1]
+        both = np.isfinite(x0) & np.isfinite(x1)
+        terms[f"{a}|end"] = (x1, both)
+        terms[f"{a}|start"] = (x0, both)
+        terms[f"{a}|cap"] = (cap1, both & np.isfinite(cap1))
+        terms[f"{a}|n"] = (ones, both)
+    sums = _sums_by_basket(terms, bm)
     index = pd.MultiIndex.from_arrays(
         [np.repeat(pairs.index.to_numpy(), len(arr.baskets)), np.tile(arr.baskets, len(pairs))],
         names=[str(pairs.index.name or "pair"), "basket"],
     )
-    keep = in_basket.reshape(-1)
+    keep = (sums["in_basket"] > 0).reshape(-1)
+    cap_all = sums["cap_all"]
     out: dict[str, pd.DataFrame] = {}
-    for a in dict.fromkeys(amounts):
-        x0, x1 = arr.amounts[a][i0], arr.amounts[a][i1]
-        both = np.isfinite(x0) & np.isfinite(x1)
-        end_total = _sum_by_basket(x1, both, bm)
-        start_total = _sum_by_basket(x0, both, bm)
-        cap_in = _sum_by_basket(cap1, both & np.isfinite(cap1), bm)
-        with np.errstate(divide="ignore", invalid="ignore"):
+    for a in wanted:
+        end_total, start_total = sums[f"{a}|end"], sums[f"{a}|start"]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             growth = np.where(
-                start_total > 0, end_total / np.where(start_total > 0, start_total, 1.0) - 1.0, np.nan
+                start_total > 0,
+                end_total / np.where(start_total > 0, start_total, 1.0) - 1.0,
+                np.nan,
             )
-            coverage = np.where(cap_all > 0, cap_in / np.where(cap_all > 0, cap_all, 1.0), np.nan)
+            coverage = np.where(
+                cap_all > 0, sums[f"{a}|cap"] / np.where(cap_all > 0, cap_all, 1.0), np.nan
+            )
         frame = pd.DataFrame(
             {
                 "growth": growth.reshape(-1),
                 "start_total": start_total.reshape(-1),
                 "end_total": end_total.reshape(-1),
-                "n_names": np.rint(_sum_by_basket(np.ones_like(x1), both, bm)).astype(int).reshape(-1),
+                "n_names": np.rint(sums[f"{a}|n"]).astype(int).reshape(-1),
                 "coverage": coverage.reshape(-1),
             },
             index=index,

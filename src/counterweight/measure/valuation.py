@@ -483,7 +483,7 @@ def valuation_overview(
     pe = data.table["pe"].unstack("basket").reindex(index=data.usable, columns=baskets)
     pe.index.name = "date"
     pe.columns.name = None
-    monthly = pe.groupby(pe.index.to_period("M")).tail(1)  # a burst of daily snapshots counts once
+    monthly = pe.groupby(pd.DatetimeIndex(pe.index).to_period("M")).tail(1)  # a burst of daily snapshots counts once
     rows = [
         versus_history(monthly[b].rename(b)).to_dict() for b in baskets if monthly[b].notna().any()
     ]
