@@ -193,9 +193,9 @@ def quality_components(fundamentals: pd.DataFrame, as_of: pd.Timestamp) -> pd.Da
 def quality_composite(components: pd.DataFrame, winsor: float = 3.0) -> pd.Series:
     """Mean of the available descriptors' cross-sectional z-scores (each winsorised at +-3).
 
-    As in the MSCI Quality Indexes (ROE, earnings variability and leverage, each z-scored,
-    winsorised at +-3 and averaged); the snapshots carry no debt, so net-margin stability takes
-    the leverage term's place. A name with no descriptor is NaN (neutral in a tilt); a
+    The structure of the MSCI Quality Indices (Methodology, May 2013, section 2.2 and Appendix
+    II: ROE, debt/equity and earnings variability, each z-scored and winsorised, averaged); the
+    snapshots carry no debt, so net-margin stability takes the leverage term's place. A name with no descriptor is NaN (neutral in a tilt); a
     descriptor nobody has drops out.
     """
     z = pd.DataFrame({c: zscore(components[c], winsor) for c in components.columns})
