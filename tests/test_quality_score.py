@@ -34,9 +34,11 @@ def market() -> Market:
 
 
 def z(x: np.ndarray) -> np.ndarray:
+    """Clip to the 5th/95th percentiles (numpy's linear rule), z-score, clip at +-3."""
     ok = np.isfinite(x)
     out = np.full(x.shape, np.nan)
-    out[ok] = np.clip((x[ok] - x[ok].mean()) / x[ok].std(ddof=0), -3, 3)
+    v = np.clip(x[ok], np.quantile(x[ok], 0.05), np.quantile(x[ok], 0.95))
+    out[ok] = np.clip((v - v.mean()) / v.std(ddof=0), -3, 3)
     return out
 
 

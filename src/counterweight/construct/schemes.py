@@ -117,6 +117,9 @@ QUALITY_MIN_OBS = 3
 
 QUALITY_DESCRIPTORS = ("roe", "margin_stability", "earnings_stability")
 
+QUALITY_TAILS = 0.05
+"""Each quality descriptor is clipped to its 5th and 95th cross-sectional percentiles."""
+
 
 def quarterly_snapshots(
     fundamentals: pd.DataFrame,
@@ -190,15 +193,29 @@ def quality_components(fundamentals: pd.DataFrame, as_of: pd.Timestamp) -> pd.Da
     return out.astype(float)
 
 
+def winsorise(values: pd.Series, tail: float) -> pd.Series:
+    """Clip to the ``tail`` and ``1 - tail`` quantiles (linear interpolation); NaN stays NaN."""
+    v = values.astype(float).replace([np.inf, -np.inf], np.nan)
+    if v.notna().sum() < 2:
+        return v
+    return v.clip(float(v.quantile(tail)), float(v.quantile(1.0 - tail)))
+
+
 def quality_composite(components: pd.DataFrame, winsor: float = 3.0) -> pd.Series:
-    """Mean of the available descriptors' cross-sectional z-scores (each winsorised at +-3).
+    """Mean of the available descriptors' cross-sectional z-scores.
+
+    Each descriptor is first clipped to its 5th and 95th percentiles (:data:`QUALITY_TAILS`:
+    a tiny book value gives an ROE of 100 and more, which would otherwise set the scale for
+    everyone), then z-scored and the z-score clipped at +-``winsor``.
 
     The structure of the MSCI Quality Indices (Methodology, May 2013, section 2.2 and Appendix
     II: ROE, debt/equity and earnings variability, each z-scored and winsorised, averaged); the
     snapshots carry no debt, so net-margin stability takes the leverage term's place. A name with no descriptor is NaN (neutral in a tilt); a
     descriptor nobody has drops out.
     """
-    z = pd.DataFrame({c: zscore(components[c], winsor) for c in components.columns})
+    z = pd.DataFrame(
+        {c: zscore(winsorise(components[c], QUALITY_TAILS), winsor) for c in components.columns}
+    )
     z = z.loc[:, components.notna().any()]
     out = z.mean(axis=1, skipna=True) if z.shape[1] else pd.Series(np.nan, index=z.index)
     return out.rename("quality").astype(float)
