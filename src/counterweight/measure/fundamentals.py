@@ -120,9 +120,7 @@ def earnings_from_snapshot(snapshot: pd.DataFrame) -> pd.Series:
     return by_eps.where(ey.notna(), by_pe)
 
 
-def dividend_yield_fraction(
-    snapshot: pd.DataFrame, unit: DivYieldUnit = "auto"
-) -> pd.Series:
+def dividend_yield_fraction(snapshot: pd.DataFrame, unit: DivYieldUnit = "auto") -> pd.Series:
     """The dividend yield as a fraction, per row.
 
     ``unit="auto"`` decides per snapshot date: the median positive yield above
@@ -224,9 +222,9 @@ def issuer_amounts(
     f = f.drop_duplicates(["date", "ticker"], keep="last")
     amounts = amounts_from_snapshot(f, div_yield_unit=div_yield_unit)
     cols = ["market_cap", *AMOUNTS]
-    frame = pd.concat(
-        [f[["date", "ticker"]], amounts[cols]], axis=1
-    ).assign(issuer=_issuer_of(f["ticker"], issuers).to_numpy())
+    frame = pd.concat([f[["date", "ticker"]], amounts[cols]], axis=1).assign(
+        issuer=_issuer_of(f["ticker"], issuers).to_numpy()
+    )
     keys = ["date", "issuer"]
     if class_caps == "company":
         already_split = (
@@ -249,7 +247,7 @@ def issuer_amounts(
 
 
 def _joined_tickers(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
-    """"+"-joined tickers per group of ``keys`` (fast path: most issuers have one ticker)."""
+    """ "+"-joined tickers per group of ``keys`` (fast path: most issuers have one ticker)."""
     grouped = frame.groupby(keys, sort=True, dropna=False)["ticker"]
     out = grouped.first().astype(object)
     multi = grouped.size() > 1
@@ -268,7 +266,9 @@ def issuer_tickers(panel: pd.DataFrame) -> pd.Series:
     ).drop_duplicates()
     multi = pairs["ticker"].str.contains("+", regex=False)
     if multi.any():
-        split = pairs[multi].assign(ticker=pairs.loc[multi, "ticker"].str.split("+")).explode("ticker")
+        split = (
+            pairs[multi].assign(ticker=pairs.loc[multi, "ticker"].str.split("+")).explode("ticker")
+        )
         pairs = pd.concat([pairs[~multi], split]).drop_duplicates()
     return _joined_tickers(pairs, ["issuer"])
 
@@ -587,18 +587,21 @@ def resolve_snapshot_window(
     """
     from counterweight.measure.leadership import _anchor_date  # the report's window rules
 
-    earlier = dates[dates < end]
+    ns = pd.DatetimeIndex(dates).as_unit("ns").asi8  # nanoseconds, whatever the input unit
+    day = 86_400_000_000_000  # nanoseconds
+    end = pd.Timestamp(end)
+    earlier = ns[ns < end.as_unit("ns").value]
     target = _anchor_date(spec, end)
     if target is None:
         if len(earlier) == 0:
             return SnapshotWindow(spec, end, None, None, "only one snapshot")
-        return SnapshotWindow(spec, end, None, pd.Timestamp(earlier[0]))
+        return SnapshotWindow(spec, end, None, pd.Timestamp(int(earlier.min())))
     if len(earlier) == 0:
         return SnapshotWindow(spec, end, target, None, f"no snapshot before {end.date()}")
     tol = window_tolerance(end - target)
-    gaps = np.abs((earlier - target) / pd.Timedelta(days=1))
+    gaps = np.abs(earlier - pd.Timestamp(target).as_unit("ns").value) / day
     k = int(np.argmin(gaps))
-    nearest = pd.Timestamp(earlier[k])
+    nearest = pd.Timestamp(int(earlier[k]))
     if gaps[k] > tol / pd.Timedelta(days=1):
         return SnapshotWindow(
             spec,
@@ -680,9 +683,7 @@ def window_pairs(windows: Sequence[SnapshotWindow]) -> pd.DataFrame:
     )
 
 
-def latest_snapshot(
-    dates: pd.DatetimeIndex, as_of: str | pd.Timestamp | None
-) -> pd.Timestamp:
+def latest_snapshot(dates: pd.DatetimeIndex, as_of: str | pd.Timestamp | None) -> pd.Timestamp:
     """The last snapshot on or before ``as_of`` (None: the last); raises when there is none."""
     d = pd.DatetimeIndex(sorted(set(dates)))
     if as_of is not None:
