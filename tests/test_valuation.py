@@ -214,3 +214,12 @@ def test_partial_snapshots_and_coverage() -> None:
     assert ok.windows.loc["1Y", "Mag 7"] == pytest.approx(1.2 ** (366 / 365.25) - 1)
     with pytest.raises(ConfigError, match="exactly"):
         earnings_gap(snapshot_data(f, [MAG7, group("X", ["KO"])]), MAG7)
+
+
+def test_a_caps_only_snapshot_is_not_a_valuation_snapshot() -> None:
+    caps_only = pd.DataFrame(
+        {"date": pd.Timestamp("2025-03-01"), "ticker": ["AAPL"], "market_cap": [3100.0]}
+    )
+    f = pd.concat([snapshot("2025-01-01"), caps_only], ignore_index=True)
+    r = valuation_at(f, [], as_of="2025-03-15", issuers=ISSUERS)
+    assert r.snapshot == pd.Timestamp("2025-01-01") and r.age_days == 73

@@ -106,4 +106,12 @@ def test_main_report_carries_the_overview() -> None:
     # the history's last P/E is the last usable snapshot's, on that snapshot's own names
     assert ov.pe.index[-1] == ov.gap.end
     d = report_to_dict(rep, histories=False)["valuation_over_time"]
-    assert d["snapshot_age_days"] == (rep.as_of - rep.valuation_date).days
+    assert d["snapshot_age_days"] == (rep.as_of - ov.gap.end).days
+    assert d["valuation_table_snapshot"] == rep.valuation_date.date().isoformat()
+
+
+def test_a_partial_last_snapshot_is_named() -> None:
+    ov = overview()
+    lines = vs.terminal_lines(ov, pd.Timestamp("2025-02-05"))
+    assert lines[0].startswith("The valuation table uses the 2025-02-05 snapshot")
+    assert vs.mismatch_line(ov, ov.gap.end) is None

@@ -150,6 +150,21 @@ def _one_snapshot(
     return snap.assign(date=when)
 
 
+def valuation_dates(fundamentals: pd.DataFrame) -> pd.DatetimeIndex:
+    """Snapshot dates on which at least one name has earnings (EPS with a price, or a P/E).
+
+    A snapshot that only carries caps (e.g. caps carried from another source) is not a
+    valuation snapshot.
+    """
+    if fundamentals.empty or "date" not in fundamentals.columns:
+        return pd.DatetimeIndex([])
+    if "market_cap" not in fundamentals.columns:
+        return snapshot_dates(fundamentals)
+    has = earnings_from_snapshot(fundamentals).notna()
+    d = pd.to_datetime(fundamentals["date"])[has.to_numpy()]
+    return pd.DatetimeIndex(sorted(d.unique()))
+
+
 def group_valuation(
     fundamentals: pd.DataFrame,
     groups: Iterable[Group],
@@ -164,7 +179,8 @@ def group_valuation(
 ) -> tuple[pd.DataFrame, pd.Timestamp]:
     """Valuation of each group (and the index, the rest, each sector) on the latest snapshot.
 
-    Uses the last snapshot on or before ``as_of``. ``universe`` (e.g. the index members on
+    Uses the last snapshot on or before ``as_of`` that carries earnings
+    (:func:`valuation_dates`). ``universe`` (e.g. the index members on
     that date) restricts the names; by default every name in the snapshot counts, and a
     universe name absent from the snapshot counts as lacking data. Returns the table (rows:
     baskets; columns :data:`VALUATION_COLUMNS`) and the snapshot date used. See
@@ -172,7 +188,7 @@ def group_valuation(
     """
     if "date" not in fundamentals.columns:
         raise InputError("fundamentals need a 'date' column (one row per snapshot and ticker)")
-    when = latest_snapshot(snapshot_dates(fundamentals), as_of)
+    when = latest_snapshot(valuation_dates(fundamentals), as_of)
     group_list = list(groups)
     snap = _one_snapshot(fundamentals, when, universe)
     panel = issuer_amounts(snap, issuers, class_caps)

@@ -147,7 +147,7 @@ def terminal_tables(
     if not s.empty:
         t = _rich(
             f"P/E against its history (month-end snapshots since {s['since'].iloc[0]}). "
-            + snapshot_line(snapshot, as_of),
+            + snapshot_line(ov.gap.end, as_of),
             "basket",
             "P/E",
             "average",
@@ -247,13 +247,25 @@ def terminal_tables(
         pad_edge=False,
     )
     notes.add_column("note", justify="left", overflow="fold")
-    for line in terminal_lines(ov):
+    for line in terminal_lines(ov, snapshot):
         notes.add_row(f"- {line}")
     out.append(notes)
     return out
 
 
-def terminal_lines(ov: ValuationOverview | None) -> list[str]:
+def mismatch_line(ov: ValuationOverview, snapshot: pd.Timestamp | None) -> str | None:
+    """Say so when the valuation table's snapshot is not the last usable one used here."""
+    if snapshot is None or snapshot == ov.gap.end:
+        return None
+    if snapshot > ov.gap.end:
+        return (
+            f"The valuation table uses the {snapshot.date()} snapshot; it carries earnings for "
+            f"too few names to enter the history, which ends on {ov.gap.end.date()}."
+        )
+    return None
+
+
+def terminal_lines(ov: ValuationOverview | None, snapshot: pd.Timestamp | None = None) -> list[str]:
     """Plain lines printed after the tables: unavailable windows, spacing, sector growth."""
     if ov is None:
         return []
@@ -266,7 +278,8 @@ def terminal_lines(ov: ValuationOverview | None) -> list[str]:
     lines += [f"earnings gap {u}" for u in unavailable]
     lines.append(growth_sentence(ov))
     lines += list(g.notes)
-    return lines
+    mismatch = mismatch_line(ov, snapshot)
+    return [mismatch, *lines] if mismatch else lines
 
 
 # --------------------------------------------------------------------------- HTML
@@ -396,7 +409,8 @@ def html_sections(
     )
     avail = [str(i) for i in g.windows.index[g.windows["reason"] == ""]]
     intro = (
-        snapshot_line(snapshot, as_of)
+        snapshot_line(ov.gap.end, as_of)
+        + (" " + (mismatch_line(ov, snapshot) or ""))
         + " Aggregate ratios are sums over the names with both terms (share classes counted "
         "once): P/E = cap / earnings, P/S = cap / revenue with revenue = cap / (P/S), "
         "net margin = earnings / revenue, ROE = earnings / book = (P/B) / (P/E). Growth is "
@@ -466,8 +480,9 @@ def json_dict(
         return None
     g, r = ov.gap, ov.fundamentals
     return {
-        "snapshot": None if snapshot is None else snapshot.date().isoformat(),
-        "snapshot_age_days": None if snapshot is None else int((as_of - snapshot).days),
+        "snapshot": g.end.date().isoformat(),
+        "snapshot_age_days": int((as_of - g.end).days),
+        "valuation_table_snapshot": None if snapshot is None else snapshot.date().isoformat(),
         "pe_history": _history_json(ov.pe),
         "pe_summary": _frame_json(ov.pe_summary),
         "earnings_gap": {
