@@ -120,7 +120,9 @@ def run(label: str, f: pd.DataFrame, repeat: int) -> None:
             print(f"  {r}: differs at {both[ok][k]}: {a[ok][k]} vs {b[ok][k]}")
         diff = max(diff, float(rel.max()))
     n_snap = f["date"].nunique()
-    print(f"{label}: {n_snap} snapshots, {len(both)} (snapshot, basket) rows, max rel. diff {diff:.1e}")
+    print(
+        f"{label}: {n_snap} snapshots, {len(both)} (snapshot, basket) rows, max rel. diff {diff:.1e}"
+    )
     print(f"  fundamentals_table   wall {w1:7.3f} s  cpu {c1:7.3f} s")
     print(f"  plain pandas groupby wall {w2:7.3f} s  cpu {c2:7.3f} s")
     print(f"  ratio (reference / ours): wall {w2 / w1:5.1f}x  cpu {c2 / c1:5.1f}x")

@@ -38,7 +38,17 @@ SECTORS = pd.Series(
     {"AAPL": "IT", "GOOGL": "Comm", "GOOG": "Comm", "XOM": "Energy", "KO": "Staples", "T": "Comm"}
 )
 BIG = group("Big", ["AAPL", "GOOGL", "GOOG"])
-COLUMNS = ["ticker", "price", "market_cap", "eps", "pe", "price_sales", "price_book", "ebitda", "div_yield"]
+COLUMNS = [
+    "ticker",
+    "price",
+    "market_cap",
+    "eps",
+    "pe",
+    "price_sales",
+    "price_book",
+    "ebitda",
+    "div_yield",
+]
 
 
 def snapshot(date: str, scale: float = 1.0) -> pd.DataFrame:
@@ -64,7 +74,12 @@ def brute_amounts(row: pd.Series) -> dict[str, float]:
         return float(x) if x is not None and not pd.isna(x) else math.nan  # type: ignore[arg-type]
 
     cap, price, eps, pe = num(row["market_cap"]), num(row["price"]), num(row["eps"]), num(row["pe"])
-    ps, pb, ebitda, dy = num(row["price_sales"]), num(row["price_book"]), num(row["ebitda"]), num(row["div_yield"])
+    ps, pb, ebitda, dy = (
+        num(row["price_sales"]),
+        num(row["price_book"]),
+        num(row["ebitda"]),
+        num(row["div_yield"]),
+    )
     if not cap > 0:
         cap = math.nan
     e = math.nan
@@ -78,7 +93,9 @@ def brute_amounts(row: pd.Series) -> dict[str, float]:
         "earnings": e,
         "revenue": cap / ps if ps > 0 else math.nan,
         "book": cap / pb if (not math.isnan(pb) and pb != 0) else math.nan,
-        "ebitda": ebitda if abs(ebitda) <= 10 * max(cap, cap / ps if ps > 0 else -math.inf) else math.nan,
+        "ebitda": ebitda
+        if abs(ebitda) <= 10 * max(cap, cap / ps if ps > 0 else -math.inf)
+        else math.nan,
         "dividends": cap * dy / 100.0 if dy >= 0 else math.nan,  # these tables are in percent
     }
     return {k: v if math.isfinite(v) else math.nan for k, v in out.items()}  # inf: unknown
@@ -99,7 +116,9 @@ def brute_issuers(snap: pd.DataFrame) -> dict[str, dict[str, float]]:
     return out
 
 
-def brute_ratio(issuers: dict[str, dict[str, float]], names: list[str], num: str, den: str) -> float:
+def brute_ratio(
+    issuers: dict[str, dict[str, float]], names: list[str], num: str, den: str
+) -> float:
     n = d = 0.0
     for i in names:
         a, b = issuers[i][num], issuers[i][den]
@@ -121,7 +140,9 @@ def brute_table(snap: pd.DataFrame, baskets: dict[str, list[str]]) -> dict[str, 
             n, d = brute_ratio(iss, names, num, den)
             ok = d > 0 if r in POSITIVE else d != 0
             row[r] = n / d if ok else math.nan
-        row["market_cap"] = sum(iss[i]["market_cap"] for i in names if not math.isnan(iss[i]["market_cap"]))
+        row["market_cap"] = sum(
+            iss[i]["market_cap"] for i in names if not math.isnan(iss[i]["market_cap"])
+        )
         out[b] = row
     return out
 
@@ -220,20 +241,42 @@ def test_ratios_against_brute_force_random(values: list[tuple]) -> None:
 def test_like_for_like_growth_against_brute_force() -> None:
     a, b = snapshot("2025-01-01"), snapshot("2026-01-01", scale=1.5)
     b.loc[b["ticker"] == "T", ["eps", "pe"]] = np.nan  # T lacks earnings at the end: left out
-    b = pd.concat([b, pd.DataFrame([{"date": pd.Timestamp("2026-01-01"), "ticker": "NEW",
-                                     "price": 10.0, "market_cap": 100.0, "eps": 1.0}])])
+    b = pd.concat(
+        [
+            b,
+            pd.DataFrame(
+                [
+                    {
+                        "date": pd.Timestamp("2026-01-01"),
+                        "ticker": "NEW",
+                        "price": 10.0,
+                        "market_cap": 100.0,
+                        "eps": 1.0,
+                    }
+                ]
+            ),
+        ]
+    )
     f = pd.concat([a, b], ignore_index=True)
     d = snapshot_data(f, [BIG], issuers=ISSUERS)
-    pairs = pd.DataFrame({"start": [pd.Timestamp("2025-01-01")], "end": [pd.Timestamp("2026-01-01")]},
-                         index=pd.Index(["1Y"], name="window"))
+    pairs = pd.DataFrame(
+        {"start": [pd.Timestamp("2025-01-01")], "end": [pd.Timestamp("2026-01-01")]},
+        index=pd.Index(["1Y"], name="window"),
+    )
     g = like_for_like_growth(d.panel, d.membership, pairs, "earnings").droplevel(0)
     ia, ib = brute_issuers(a), brute_issuers(b.iloc[:-1])
     ib["NEW"] = {"earnings": 10.0, "market_cap": 100.0}
     for basket, names in {"Big": ["AAPL", "Alphabet"], "Rest": ["XOM", "KO", "T", "NEW"]}.items():
-        s0 = sum(ia[i]["earnings"] for i in names if i in ia and not math.isnan(ib[i]["earnings"])
-                 and not math.isnan(ia[i]["earnings"]))
-        s1 = sum(ib[i]["earnings"] for i in names if i in ia and not math.isnan(ib[i]["earnings"])
-                 and not math.isnan(ia[i]["earnings"]))
+        s0 = sum(
+            ia[i]["earnings"]
+            for i in names
+            if i in ia and not math.isnan(ib[i]["earnings"]) and not math.isnan(ia[i]["earnings"])
+        )
+        s1 = sum(
+            ib[i]["earnings"]
+            for i in names
+            if i in ia and not math.isnan(ib[i]["earnings"]) and not math.isnan(ia[i]["earnings"])
+        )
         expected = s1 / s0 - 1.0 if s0 > 0 else math.nan
         assert g.loc[basket, "growth"] == pytest.approx(expected, nan_ok=True)
     assert g.loc["Big", "growth"] == pytest.approx(0.5)
@@ -250,14 +293,20 @@ def test_window_tolerance_and_reasons() -> None:
     assert not w.available
     assert w.reason == "no snapshot within 36 days of 2025-01-31 (nearest 2024-11-20, 72 days away)"
     m1 = resolve_snapshot_window(dates, "1M", end)
-    assert m1.available and m1.start == pd.Timestamp("2025-12-31") and m1.years == pytest.approx(31 / 365.25)
+    assert (
+        m1.available
+        and m1.start == pd.Timestamp("2025-12-31")
+        and m1.years == pytest.approx(31 / 365.25)
+    )
     all_ = resolve_snapshot_window(dates, "ALL", end)
     assert all_.start == dates[0]
     assert window_tolerance(pd.Timedelta(days=3650)) == pd.Timedelta(days=92)
     assert window_tolerance(pd.Timedelta(days=7)) == pd.Timedelta(days=3)
     sp = snapshot_spacing(dates)
     assert sp.n == 5 and sp.largest_gaps[0][2] == (dates[1] - dates[0]).days
-    assert sp.median_gap_days == pytest.approx(np.median(np.diff(dates.values).astype("timedelta64[D]").astype(int)))
+    assert sp.median_gap_days == pytest.approx(
+        np.median(np.diff(dates.values).astype("timedelta64[D]").astype(int))
+    )
 
 
 def test_dividend_yield_units_per_snapshot() -> None:

@@ -28,7 +28,12 @@ def test_no_look_ahead_and_empty() -> None:
     idx = pd.bdate_range("2024-01-01", periods=5)
     s = pd.Series([1.0, 5.0, 2.0, 9.0, 0.0], index=idx, name="x")
     r = versus_history(s, as_of=idx[2])
-    assert r.current == 2.0 and r.maximum == 5.0 and r.n_obs == 3 and r.percentile == pytest.approx(2 / 3)
+    assert (
+        r.current == 2.0
+        and r.maximum == 5.0
+        and r.n_obs == 3
+        and r.percentile == pytest.approx(2 / 3)
+    )
     with pytest.raises(DataUnavailableError, match="no history of 'x'"):
         versus_history(s, as_of="2023-12-01")
 

@@ -29,7 +29,9 @@ def imported_modules(path: Path) -> set[str]:
 
 def test_market_imports_nothing_from_data() -> None:
     mods = imported_modules(Path(market_module.__file__))
-    offending = sorted(m for m in mods if m == "counterweight.data" or m.startswith("counterweight.data."))
+    offending = sorted(
+        m for m in mods if m == "counterweight.data" or m.startswith("counterweight.data.")
+    )
     assert offending == []
     assert "counterweight.errors" in mods  # the walk does see the module's real imports
 

@@ -150,7 +150,9 @@ def gap_snapshots(dates: list[str], mag_growth: float, rest_growth: float) -> pd
 def test_earnings_gap_windows_and_reasons() -> None:
     dates = ["2015-01-05", "2016-01-04", "2024-01-02", "2024-07-01", "2025-01-02", "2025-02-03"]
     f = gap_snapshots(dates, 0.30, 0.05)
-    g = earnings_gap(f, MAG7, as_of="2025-02-10", windows=("1M", "1Y", "3Y", "10Y"), issuers=ISSUERS)
+    g = earnings_gap(
+        f, MAG7, as_of="2025-02-10", windows=("1M", "1Y", "3Y", "10Y"), issuers=ISSUERS
+    )
     w = g.windows
     assert g.end == pd.Timestamp("2025-02-03") and g.age_days == 7
     years = (pd.Timestamp("2025-02-03") - pd.Timestamp("2024-01-02")).days / 365.25

@@ -91,7 +91,10 @@ def test_spacing_and_window_texts() -> None:
     line = vs.spacing_text(sp, ["1Y"], ["3Y"])
     assert line.startswith("6 usable snapshots from 2015-01-05 to 2025-02-03")
     assert "2016-01-04 to 2024-01-02 (2,920 days)" in line and "Not supported" in line
-    assert vs.age_text(0) == "taken on the as-of date" and vs.age_text(1) == "1 day before the as-of date"
+    assert (
+        vs.age_text(0) == "taken on the as-of date"
+        and vs.age_text(1) == "1 day before the as-of date"
+    )
 
 
 def test_main_report_carries_the_overview() -> None:

@@ -224,8 +224,9 @@ def quality_composite(components: pd.DataFrame, winsor: float = 3.0) -> pd.Serie
 def score(market: Market, kind: str, as_of: str | pd.Timestamp | None = None) -> pd.Series:
     """A raw score per member ticker on ``as_of`` (higher = more weight when tilting).
 
-    value: earnings yield eps / price from the latest fundamentals snapshot;
-    dividend: dividend yield; momentum: 12-1 month total return (prices 252 to 21 days back);
+    value: earnings yield eps / price from the latest fundamentals snapshot (NaN beyond
+    +-1, a unit error); dividend: dividend yield as a fraction (snapshots in percent
+    converted); momentum: 12-1 month total return (prices 252 to 21 days back);
     low_volatility: minus the 252-day daily-return standard deviation;
     quality: the profitability composite of :func:`quality_components` (ROE, net-margin
     stability, earnings stability), the mean of each descriptor's z-score. NaN = unknown.
@@ -234,13 +235,18 @@ def score(market: Market, kind: str, as_of: str | pd.Timestamp | None = None) ->
     tickers = market.tickers[mem]
     date = market.dates[i]
     if kind == "value":
+        from counterweight.measure.fundamentals import MAX_EARNINGS_YIELD
+
         f = _latest_fundamentals(market, date).groupby("ticker").last()
         with np.errstate(divide="ignore", invalid="ignore"):
             ey = f["eps"].astype(float) / f["price"].astype(float)
-        return ey.reindex(tickers)
+        return ey.where(ey.abs() <= MAX_EARNINGS_YIELD).reindex(tickers)
     if kind == "dividend":
-        f = _latest_fundamentals(market, date).groupby("ticker").last()
-        return f["div_yield"].astype(float).reindex(tickers)
+        from counterweight.measure.fundamentals import dividend_yield_fraction
+
+        f = _latest_fundamentals(market, date)
+        f = f.assign(div_yield=dividend_yield_fraction(f))  # percent or fraction per snapshot
+        return f.groupby("ticker")["div_yield"].last().astype(float).reindex(tickers)
     if kind == "momentum":
         if i < 252:
             raise DataUnavailableError("momentum needs 252 trading days of prices before as_of")

@@ -131,7 +131,9 @@ def _valuation_frame(table: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
     return out[list(VALUATION_COLUMNS)]
 
 
-def _basket_names(membership: pd.DataFrame, groups: Sequence[Group], include_index: bool) -> list[str]:
+def _basket_names(
+    membership: pd.DataFrame, groups: Sequence[Group], include_index: bool
+) -> list[str]:
     present = list(dict.fromkeys(membership["basket"]))
     names = (["Index"] if include_index else []) + [g.name for g in groups]
     return list(dict.fromkeys([*names, *present]))
@@ -200,8 +202,6 @@ def group_valuation(
         include_rest=include_rest,
     )
     table = basket_table(panel, mem)
-    if table.empty:
-        table = basket_table(panel, pd.DataFrame({"issuer": [], "basket": []}))
     return _valuation_frame(table, _basket_names(mem, group_list, include_index)), when
 
 
@@ -424,7 +424,9 @@ def earnings_gap(
         {"start": [w.start for w in ok], "end": [w.end for w in ok]},
         index=pd.Index([w.end for w in ok], name="date"),
     )
-    trailing_growth = _growth_wide(like_for_like_arrays(arr, pairs, ["earnings"])["earnings"], baskets)
+    trailing_growth = _growth_wide(
+        like_for_like_arrays(arr, pairs, ["earnings"])["earnings"], baskets
+    )
     trailing_growth = trailing_growth.reindex(usable)
     trailing_growth.index.name = "date"
 
@@ -499,7 +501,9 @@ def valuation_overview(
     pe = data.table["pe"].unstack("basket").reindex(index=data.usable, columns=baskets)
     pe.index.name = "date"
     pe.columns.name = None
-    monthly = pe.groupby(pd.DatetimeIndex(pe.index).to_period("M")).tail(1)  # a burst of daily snapshots counts once
+    monthly = pe.groupby(pd.DatetimeIndex(pe.index).to_period("M")).tail(
+        1
+    )  # a burst of daily snapshots counts once
     rows = [
         versus_history(monthly[b].rename(b)).to_dict() for b in baskets if monthly[b].notna().any()
     ]
