@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from counterweight.errors import ConfigError, DataUnavailableError
+from counterweight.errors import ConfigError, DataUnavailableError, InputError
 from counterweight.groups import group
 from counterweight.measure.fundamentals import (
     RATIOS,
@@ -354,3 +354,61 @@ def test_errors_are_clear() -> None:
     d = snapshot_data(snapshot("2025-01-01"), [BIG])
     with pytest.raises(ConfigError, match="after the as-of date"):
         fundamentals_reading(d, as_of="2024-06-30")
+
+
+# ----------------------------------------------------------------- bad input
+
+
+VALUE = st.one_of(
+    st.none(),
+    st.just(math.inf),
+    st.just(-math.inf),
+    st.just(0.0),
+    st.just(math.nan),
+    st.floats(-1e4, 1e4),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["2024-01-02", "2024-07-01", "2025-01-02"]),
+            st.sampled_from(["AAPL", "GOOGL", "GOOG", "KO", "XOM", "aapl", "brk.b"]),
+            VALUE,  # price
+            VALUE,  # market cap
+            VALUE,  # eps
+            VALUE,  # P/E
+            VALUE,  # P/S
+            VALUE,  # P/B
+            VALUE,  # EBITDA
+            VALUE,  # dividend yield
+        ),
+        min_size=0,
+        max_size=25,
+    )
+)
+def test_any_snapshot_table_gives_a_result_or_one_clear_error(rows: list[tuple]) -> None:
+    """Garbage values (inf, zero, negative, missing, duplicate or odd tickers) never crash:
+    the overview either comes back with no infinite figure or raises a CounterweightError."""
+    from counterweight.errors import CounterweightError
+    from counterweight.groups import MAG7
+    from counterweight.measure.valuation import valuation_overview
+
+    f = pd.DataFrame(rows, columns=["date", *COLUMNS]).astype({c: float for c in COLUMNS[1:]})
+    f["date"] = pd.to_datetime(f["date"])
+    try:
+        ov = valuation_overview(f, MAG7, issuers=ISSUERS, sectors=SECTORS)
+    except CounterweightError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    for frame in (ov.pe, ov.gap.windows.select_dtypes("number"), ov.fundamentals.levels):
+        values = frame.to_numpy(dtype=float)
+        assert not np.isinf(values).any()
+
+
+def test_missing_columns_are_named() -> None:
+    with pytest.raises(InputError, match="'ticker' and 'market_cap'"):
+        issuer_amounts(pd.DataFrame({"date": [pd.Timestamp("2025-01-01")], "ticker": ["A"]}))
+    with pytest.raises(DataUnavailableError, match="no fundamentals snapshots"):
+        snapshot_data(pd.DataFrame())
