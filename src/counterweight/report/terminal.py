@@ -12,8 +12,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from counterweight.report import valuation_section
 from counterweight.report.main_report import MainReport
+from counterweight.report.valuation_section import terminal_tables
 
 WIDTH = 100
 
@@ -329,7 +329,7 @@ def render(rep: MainReport, console: Console | None = None) -> None:
         pairs_table(rep),
         sectors_table(rep),
         valuation_table(rep),
-        *valuation_section.terminal_tables(rep.valuation_overview, rep.as_of, rep.valuation_date),
+        *terminal_tables(rep.valuation_overview, rep.as_of, rep.valuation_date),
     ]
     for t in tables:
         if t is not None:
