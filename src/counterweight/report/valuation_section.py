@@ -82,7 +82,7 @@ def spacing_text(sp: SnapshotSpacing, available: list[str], unavailable: list[st
     gaps = "; ".join(f"{a.date()} to {b.date()} ({d:,} days)" for a, b, d in sp.largest_gaps[:3])
     text = (
         f"{sp.n} usable snapshots from {sp.first.date()} to {sp.last.date()}, median spacing "
-        f"{sp.median_gap_days:.0f} days"
+        f"{sp.median_gap_days:.0f} day{'' if round(sp.median_gap_days) == 1 else 's'}"
     )
     if gaps:
         text += f"; longest gaps: {gaps}"
