@@ -615,14 +615,39 @@ def read_factors(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(data, index=pd.DatetimeIndex(dates, name="date")).sort_index()
 
 
+KIND_READERS: dict[str, str] = {
+    "prices": "read_prices",
+    "benchmarks": "read_prices",
+    "caps": "read_caps",
+    "securities": "read_securities",
+    "membership": "read_membership",
+    "fundamentals": "read_fundamentals",
+    "factors": "read_factors",
+}
+"""The reader of each store kind (a new kind adds its reader here and its table in the store)."""
+
+
+def read_kind(path: str | Path, kind: str) -> pd.DataFrame:
+    """Read and validate ``path`` with the reader of ``kind`` (see :data:`KIND_READERS`)."""
+    if kind not in KIND_READERS:
+        raise InputError(
+            f"unknown kind {kind!r}: expected one of {', '.join(KIND_READERS)}", file=path
+        )
+    reader = globals()[KIND_READERS[kind]]
+    frame: pd.DataFrame = reader(path)
+    return frame
+
+
 __all__ = [
     "ALIASES",
+    "KIND_READERS",
     "canonical",
     "find_column",
     "read_caps",
     "read_factors",
     "read_french",
     "read_fundamentals",
+    "read_kind",
     "read_membership",
     "read_prices",
     "read_securities",
