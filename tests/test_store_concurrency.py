@@ -154,7 +154,7 @@ def test_reader_sees_last_commit_and_writer_waits_then_says_so(tmp_path: Path, w
         st.import_file(write_file("a.csv", PRICES), "prices")
     before = dump(db)
     marker = tmp_path / "marker"
-    proc = start_paused_import(db, write_file("b.csv", MORE), marker, pause=4)
+    proc = start_paused_import(db, write_file("b.csv", MORE), marker, pause=60)
     try:
         # a reader is not blocked and sees the last committed state
         assert dump(db) == before
@@ -177,21 +177,32 @@ def test_reader_sees_last_commit_and_writer_waits_then_says_so(tmp_path: Path, w
         assert f"pid {proc.pid}" in line and "more than 0.5 s" in line
         assert waited >= 0.5
         # a writer with enough patience gets its turn after the first one commits
-        r = run_cli(
-            "data",
-            "import",
-            str(write_file("d.csv", "date,ticker,price\n2024-01-05,CCC,1\n")),
-            "--kind",
-            "prices",
-            "--store",
-            str(db),
-            "--quiet",
-            env={"COUNTERWEIGHT_STORE_TIMEOUT": "60"},
+        patient = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "counterweight",
+                "data",
+                "import",
+                str(write_file("d.csv", "date,ticker,price\n2024-01-05,CCC,1\n")),
+                "--kind",
+                "prices",
+                "--store",
+                str(db),
+                "--quiet",
+            ],
+            env=dict(os.environ, COUNTERWEIGHT_STORE_TIMEOUT="60"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-        assert r.returncode == 0, r.stderr
+        time.sleep(1.0)
+        marker.unlink()  # the first writer leaves its transaction and commits
+        _, err = patient.communicate(timeout=90)
+        assert patient.returncode == 0, err
     finally:
-        if proc.poll() is None:
-            proc.wait(timeout=60)
+        marker.unlink(missing_ok=True)
+        proc.wait(timeout=60)
     assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
     with Store(db, read_only=True) as st:
         assert st.counts()["prices"] == 5  # 2 + 2 (paused writer) + 1 (patient writer)

@@ -843,11 +843,15 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 
 
 def _pause_for_crash_test() -> None:
-    """Hold the open transaction for ``COUNTERWEIGHT_PAUSE_IN_IMPORT`` seconds (crash-safety tests
-    kill the process here, mid-transaction). Does nothing unless the variable is set."""
+    """Hold the open transaction for ``COUNTERWEIGHT_PAUSE_IN_IMPORT`` seconds, or until the file
+    ``COUNTERWEIGHT_PAUSE_MARKER`` (written on entry) is removed. Crash-safety and concurrency
+    tests kill or race the process here. Does nothing unless the variable is set."""
     pause = os.environ.get("COUNTERWEIGHT_PAUSE_IN_IMPORT")
-    if pause:
-        marker = os.environ.get("COUNTERWEIGHT_PAUSE_MARKER")
-        if marker:
-            Path(marker).write_text("in transaction")
-        time.sleep(float(pause))
+    if not pause:
+        return
+    marker = os.environ.get("COUNTERWEIGHT_PAUSE_MARKER")
+    if marker:
+        Path(marker).write_text("in transaction")
+    deadline = time.monotonic() + float(pause)
+    while time.monotonic() < deadline and (marker is None or Path(marker).exists()):
+        time.sleep(0.02)
