@@ -132,9 +132,9 @@ def info(
             json_out,
             {
                 "coverage": cov,
-                "cap_estimate_check": check.astype({"from": str, "to": str}).to_dict(
-                    orient="records"
-                ),
+                "cap_estimate_check": []
+                if check.empty
+                else check.astype({"from": str, "to": str}).to_dict(orient="records"),
                 "provenance": market.provenance.to_dict(),
                 "bad_prints": flags.astype({"date": str}).to_dict(orient="records"),
             },

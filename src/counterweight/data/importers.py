@@ -193,7 +193,7 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _check_header(names: list[str], p: Path) -> list[str]:
+def _check_header(names: list[str], p: Path, row: int = 1) -> list[str]:
     """Header names stripped; refuses empty names (but a wide file's first column) and names
     that are the same field twice (``PE`` and ``pe``, ``AAPL`` and ``AAPL``, ``BRK.B`` and ``BRK-B``)."""
     out = [str(n).strip() for n in names]
@@ -205,7 +205,7 @@ def _check_header(names: list[str], p: Path) -> list[str]:
             raise InputError(
                 f"column {j + 1} has an empty name in the header; every column needs a name",
                 file=p,
-                row=1,
+                row=row,
             )
         key = canonical(name) or name
         if key in seen:
@@ -214,7 +214,7 @@ def _check_header(names: list[str], p: Path) -> list[str]:
                 f"duplicate column: '{first}' (column {seen[key] + 1}) and '{name}' (column {j + 1}) "
                 "name the same field; keep one",
                 file=p,
-                row=1,
+                row=row,
                 column=name,
             )
         seen[key] = j
@@ -393,7 +393,10 @@ def _parse_dates(values: pd.Series, p: Path, column: str) -> pd.DatetimeIndex:
             stamp = pd.Timestamp(year=int(parts["y"]), month=int(parts["m"]), day=int(parts["d"]))
         except ValueError:
             raise InputError(
-                f"cannot parse date {raw!r}: not a calendar date", file=p, row=_row(values, i), column=column
+                f"cannot parse date {raw!r}: not a calendar date",
+                file=p,
+                row=_row(values, i),
+                column=column,
             ) from None
         parsed[k] = stamp.to_datetime64()
     out = pd.DatetimeIndex(parsed[codes])
@@ -416,7 +419,8 @@ def _date_range_check(
     return out
 
 
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?([eE][+-]?\d+)?$")
+THOUSANDS_PATTERN = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?([eE][+-]?\d+)?$")
+"""The one accepted use of ',' in a number: thousands groups (``1,234,567.5``)."""
 
 
 def _parse_numbers(
@@ -446,7 +450,7 @@ def _parse_numbers(
         clean = raw.where(~missing, "")
         commas = clean.str.contains(",", regex=False).to_numpy()
         if commas.any():
-            ok = clean[commas].str.match(_THOUSANDS).to_numpy()
+            ok = clean[commas].str.match(THOUSANDS_PATTERN).to_numpy()
             if not ok.all():
                 i = int(np.flatnonzero(commas)[int(np.flatnonzero(~ok)[0])])
                 raise InputError(
@@ -904,7 +908,8 @@ def read_french(path: str | Path) -> pd.DataFrame:
     percent units. Returns the first table (daily or monthly) in fractions, indexed by date.
 
     The header row is the first line starting with a comma (``,Mkt-RF,SMB,...``); the table
-    ends at the first blank or non-date line (the annual table that follows is ignored).
+    ends at the first blank line (the annual table that follows is ignored); every line before
+    it is a data row.
     Values must be finite numbers of percent (``-99.99`` and ``-999`` are the library's
     missing-value codes); dates are unique and increasing.
     """
@@ -931,7 +936,9 @@ def read_french(path: str | Path) -> pd.DataFrame:
             "not a Fama-French file: no header line starting with ',' (e.g. ',Mkt-RF,SMB,HML,RF')",
             file=p,
         )
-    names = _check_header([""] + [c.strip() for c in lines[header_at].split(",")[1:]], p)[1:]
+    names = _check_header(
+        [""] + [c.strip() for c in lines[header_at].split(",")[1:]], p, row=header_at + 1
+    )[1:]
     rows: list[list[float]] = []
     dates: list[pd.Timestamp] = []
     line_of: list[int] = []
@@ -943,7 +950,12 @@ def read_french(path: str | Path) -> pd.DataFrame:
         parts = [x.strip() for x in ln.split(",")]
         key = parts[0]
         if not key.isdigit() or len(key) not in (6, 8):
-            break
+            raise InputError(
+                f"expected a date YYYYMMDD or YYYYMM at the start of the line, got {key!r} (the "
+                "table ends at the first blank line)",
+                file=p,
+                row=j + 1,
+            )
         if width is None:
             width = len(key)
         elif len(key) != width:

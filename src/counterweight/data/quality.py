@@ -114,16 +114,17 @@ def detect_bad_prints(prices: pd.DataFrame, rule: BadPrintRule | None = None) ->
     ti, tj = np.nonzero(spike | split | jump)
     if len(ti) == 0:
         return _empty_flags()
-    nxt_x = pd.DataFrame(x).bfill().shift(-1).to_numpy()
+    prev_p = pd.DataFrame(p).ffill().shift(1).to_numpy()
+    next_p = pd.DataFrame(p).bfill().shift(-1).to_numpy()
     out = pd.DataFrame(
         {
             "ticker": [str(c) for c in prices.columns[tj]],
             "date": pd.DatetimeIndex(prices.index[ti]),
             "flag": kinds[ti, tj],
             "price": p[ti, tj],
-            "previous": np.exp(prev[ti, tj]),
-            "next": np.exp(nxt_x[ti, tj]),
-            "move": np.exp(d[ti, tj]) - 1.0,
+            "previous": prev_p[ti, tj],
+            "next": next_p[ti, tj],
+            "move": p[ti, tj] / prev_p[ti, tj] - 1.0,
         }
     )
     return out.sort_values(["ticker", "date"]).reset_index(drop=True)
