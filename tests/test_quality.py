@@ -147,7 +147,7 @@ PRICES = (
     "date,ticker,price\n"
     + "".join(
         f"2024-01-{d:02d},SPK,{v}\n"
-        for d, v in zip(range(2, 12), [10, 10, 10, 10, 31, 10, 10, 10, 10, 10])
+        for d, v in zip(range(2, 12), [10, 10, 10, 10, 31, 10, 10, 10, 10, 10], strict=True)
     )
     + "".join(f"2024-01-{d:02d},OK,{20 + d / 10}\n" for d in range(2, 12))
 )
