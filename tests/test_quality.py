@@ -243,3 +243,15 @@ def test_real_panel_flags_ppcb() -> None:
     clean = exclude_bad_prints(frame, f)["PPCB"]
     feb = clean.loc["2025-01-27":"2025-02-20"].pct_change(fill_method=None).abs().max()
     assert feb < 2.0  # no more 62,500x day; the remaining moves are the stock's own
+
+
+def test_market_from_files_screens_and_says_so(write_file) -> None:
+    from counterweight.data import market_from_files
+
+    f = write_file("p.csv", PRICES)
+    m = market_from_files(f)
+    assert np.isnan(m.prices_frame().loc["2024-01-06", "SPK"])
+    assert any(c.startswith("suspicious prints: 1 price(s)") for c in m.provenance.caveats)
+    kept = market_from_files(f, bad_prints="keep")
+    assert kept.prices_frame().loc["2024-01-06", "SPK"] == 31.0
+    assert any("kept as imported" in c for c in kept.provenance.caveats)

@@ -143,6 +143,18 @@ def exclude_bad_prints(prices: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFram
     return pd.DataFrame(values, index=out.index, columns=out.columns)
 
 
+def screen_prices(
+    prices: pd.DataFrame, action: str = DEFAULT_BAD_PRINTS, rule: BadPrintRule | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(prices with the flagged prints excluded or kept as ``action`` says, the flags)."""
+    if action not in BAD_PRINT_ACTIONS:
+        raise ValueError(f"bad prints action {action!r}: expected one of {BAD_PRINT_ACTIONS}")
+    flags = detect_bad_prints(prices, rule)
+    if action == "exclude" and not flags.empty:
+        return exclude_bad_prints(prices, flags), flags
+    return prices, flags
+
+
 def bad_print_caveat(flags: pd.DataFrame, action: str, *, examples: int = 3) -> str | None:
     """The provenance caveat for ``flags`` handled by ``action`` (exclude | keep); None if none."""
     if flags.empty:
@@ -171,4 +183,5 @@ __all__ = [
     "bad_print_caveat",
     "detect_bad_prints",
     "exclude_bad_prints",
+    "screen_prices",
 ]
