@@ -317,6 +317,10 @@ def read_table(path: str | Path, *, default_csv: bool = False) -> tuple[pd.DataF
         msg = _first_line(exc)
         if "UTF8" in msg or "UTF-8" in msg:
             raise InputError("not UTF-8 text: save the file as UTF-8 CSV", file=p) from None
+        if name.endswith(".gz") and ("compress" in msg.lower() or "gzip" in msg.lower()):
+            raise InputError(
+                f"the compressed file is truncated or corrupt ({msg})", file=p
+            ) from None
         kind = "Parquet" if is_parquet else "CSV"
         raise InputError(f"cannot read the file as {kind}: {msg}", file=p) from None
 
