@@ -322,3 +322,15 @@ def test_review_cases_other_kinds(write_file, tmp_path: Path) -> None:
     gz.write_bytes(gzip.compress(b"date,ticker,price\n" + b"2024-01-02,A,1\n" * 500)[:60])
     err = _err(im.read_prices, gz)
     assert "truncated or corrupt" in str(err)
+
+
+def test_tickers_that_look_like_missing_words_are_tickers(write_file) -> None:
+    # NA (Nano Labs), NAN (a Nuveen fund) and NAT (Nordic American Tankers) are listed tickers;
+    # only software's spellings of a missing value (nan, NaN, None, <NA>, ...) are refused
+    f = write_file("w.csv", "date,NA,NAN,NAT,NONE\n2024-01-02,1,2,3,4\n")
+    assert list(im.read_prices(f).columns) == ["NA", "NAN", "NAT", "NONE"]
+    for spelling in ("nan", "NaN", "None", "<NA>", "NaT"):
+        err = _err(
+            im.read_prices, write_file("l.csv", f"date,ticker,price\n2024-01-02,{spelling},1\n")
+        )
+        assert (err.row, err.column) == (2, "ticker") and "empty ticker" in str(err)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from counterweight.data.importers import NULL_SPELLINGS, THOUSANDS_PATTERN
 from counterweight.errors import InputError
 from counterweight.market import normalize_ticker
 
@@ -72,7 +73,6 @@ CASH_TYPES: frozenset[str] = frozenset(
 )
 TOTAL_ROWS: frozenset[str] = frozenset({"TOTAL", "ACCOUNTTOTAL", "TOTALS", "GRANDTOTAL"})
 DEFAULT_ACCOUNT = "default"
-_NULL_WORDS = frozenset({"NAN", "NONE", "NULL", "<NA>", "N/A", "NAT", "#N/A"})
 _CASH_KEYS = frozenset(re.sub(r"[^A-Z0-9]", "", c) for c in CASH_TICKERS)
 
 
@@ -165,8 +165,6 @@ def _number(raw: object, *, file: str, row: int, column: str) -> float:
     neg = s.startswith("(") and s.endswith(")")
     s = s.strip("()").replace("$", "").replace(" ", "")
     if "," in s:
-        from counterweight.data.importers import THOUSANDS_PATTERN
-
         if not THOUSANDS_PATTERN.match(s):
             raise InputError(
                 f"expected a number, got '{raw}' (decimal point '.', thousands ',')",
@@ -229,7 +227,7 @@ def _parse(frame: pd.DataFrame, source: str) -> Holdings:
             if raw_t is None or (not isinstance(raw_t, str) and bool(pd.isna(raw_t)))
             else str(raw_t).strip()
         )
-        if ticker_raw.upper() in _NULL_WORDS:
+        if ticker_raw in NULL_SPELLINGS:
             ticker_raw = ""
         account = DEFAULT_ACCOUNT
         if "account" in cols:

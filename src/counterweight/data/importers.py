@@ -150,6 +150,11 @@ MAX_FRENCH_PERCENT = 1000.0
 MISSING_TOKENS = frozenset(
     {"", "NA", "N/A", "NAN", "NULL", "NONE", "-", "#N/A", "NAT", "<NA>", "N.A.", "NAN%"}
 )
+NULL_SPELLINGS = frozenset(
+    {"nan", "NaN", "None", "none", "null", "NaT", "<NA>", "#N/A", "N/A", "n/a", "na"}
+)
+"""How a missing value is spelled when software writes it as text. A *ticker* in one of these
+spellings is refused as missing; upper-case words are tickers (NA, NAN, NAT are listed)."""
 NON_FINITE_TOKENS = frozenset({"INF", "+INF", "-INF", "INFINITY", "+INFINITY", "-INFINITY"})
 TICKER_PATTERN = re.compile(r"^[A-Z0-9^$][A-Z0-9\-=^$]{0,19}$")
 """A normalised ticker: letters, digits, '-' (class separator), '^' (indices), '=' and '$'."""
@@ -436,7 +441,7 @@ def _parse_numbers(
         raise InputError("expected numbers, got true/false values", file=p, column=column)
     if pd.api.types.is_numeric_dtype(values):
         arr = values.to_numpy(dtype=float, na_value=np.nan)
-        raw = values.astype(str)
+        raw = values  # only read at an offending position
     else:
         raw = values.astype(str).str.strip()
         raw[values.isna().to_numpy()] = ""
@@ -520,7 +525,7 @@ def _check_range(
 def _tickers(values: pd.Series, p: Path, column: str) -> pd.Series:
     nulls = values.isna().to_numpy()
     text = values.astype(str).str.strip()
-    empty = nulls | (text == "").to_numpy() | text.str.upper().isin(MISSING_TOKENS).to_numpy()
+    empty = nulls | (text == "").to_numpy() | text.isin(NULL_SPELLINGS).to_numpy()
     if empty.any():
         i = int(np.flatnonzero(empty)[0])
         raise InputError("empty ticker", file=p, row=_row(values, i), column=column)
@@ -606,10 +611,11 @@ def _is_long(frame: pd.DataFrame) -> bool:
     )
 
 
-def _wide_to_long(
+def _wide_values(
     frame: pd.DataFrame, p: Path, value_field: str
-) -> tuple[pd.DataFrame, dict[str, str]]:
-    """A wide table as long rows (indexed by the file's row); also {ticker: column name}."""
+) -> tuple[pd.DataFrame, pd.Series, dict[str, str]]:
+    """A wide table validated: (dates x tickers values, the file row of each date,
+    {ticker: column name})."""
     dcol = find_column(frame.columns, "date")
     if dcol is None:
         if len(frame.columns) and canonical(frame.columns[0]) in ("", "unnamed_0", "index"):
@@ -644,18 +650,54 @@ def _wide_to_long(
                 f"duplicate ticker column {t} (also as {seen[t]!r})", file=p, row=1, column=str(raw)
             )
         seen[t] = str(raw)
-    arrays = {t: _parse_numbers(frame[c], p, str(c)) for c, t in zip(value_cols, norm, strict=True)}
-    wide = pd.DataFrame(arrays, index=frame.index)
-    rows = np.repeat(frame.index.to_numpy(), len(norm))
+    values = np.empty((len(frame), len(norm)), dtype=float)
+    for j, c in enumerate(value_cols):
+        values[:, j] = _parse_numbers(frame[c], p, str(c))
+    wide = pd.DataFrame(
+        values, index=pd.DatetimeIndex(dates, name="date"), columns=pd.Index(norm, name="ticker")
+    )
+    return (
+        wide,
+        pd.Series(frame.index.to_numpy(), index=wide.index),
+        dict(zip(norm, map(str, value_cols), strict=True)),
+    )
+
+
+def _wide_to_long(
+    frame: pd.DataFrame, p: Path, value_field: str
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A wide table as long rows (indexed by the file's row); also {ticker: column name}."""
+    wide, rows, columns = _wide_values(frame, p, value_field)
+    n = wide.shape[1]
     long = pd.DataFrame(
         {
-            "date": np.repeat(dates.to_numpy(), len(norm)),
-            "ticker": np.tile(np.array(norm, dtype=object), len(frame)),
-            value_field: wide.to_numpy(dtype=float).ravel(),
+            "date": np.repeat(wide.index.to_numpy(), n),
+            "ticker": np.tile(wide.columns.to_numpy(dtype=object), len(wide)),
+            value_field: wide.to_numpy().ravel(),
         },
-        index=pd.Index(rows),
+        index=pd.Index(np.repeat(rows.to_numpy(), n)),
     )
-    return long, dict(zip(norm, map(str, value_cols), strict=True))
+    return long, columns
+
+
+def _check_wide_range(
+    wide: pd.DataFrame, rows: pd.Series, field: str, p: Path, columns: dict[str, str]
+) -> None:
+    """Every present value of a wide panel > 0; the first offender names row, column, ticker, date."""
+    arr = wide.to_numpy()
+    with np.errstate(invalid="ignore"):
+        bad = arr <= 0
+    if not bad.any():
+        return
+    i, j = (int(k[0]) for k in np.nonzero(bad))
+    ticker = str(wide.columns[j])
+    raise InputError(
+        f"{field.replace('_', ' ')} must be positive, got {arr[i, j]:g} for {ticker} on "
+        f"{wide.index[i].date()}",
+        file=p,
+        row=int(rows.iloc[i]),
+        column=columns.get(ticker, ticker),
+    )
 
 
 def _check_long_range(
@@ -698,16 +740,21 @@ def read_prices(path: str | Path, field: str = "price") -> pd.DataFrame:
     p = Path(path)
     frame, _ = read_table(p)
     _require_rows(frame, p)
-    columns: str | dict[str, str]
     if _is_long(frame):
-        long, columns = _long_values(frame, p, field)
+        long, column = _long_values(frame, p, field)
+        long = long.dropna(subset=[field])
+        if long.empty:
+            raise InputError("no prices in the file (every value is missing)", file=p)
+        _check_long_range(long, field, p, column)
+        wide = long.pivot(index="date", columns="ticker", values=field).sort_index()
     else:
-        long, columns = _wide_to_long(frame, p, field)
-    long = long.dropna(subset=[field])
-    if long.empty:
-        raise InputError("no prices in the file (every value is missing)", file=p)
-    _check_long_range(long, field, p, columns)
-    wide = long.pivot(index="date", columns="ticker", values=field).sort_index()
+        wide, rows, columns = _wide_values(frame, p, field)
+        _check_wide_range(wide, rows, field, p, columns)
+        present = np.isfinite(wide.to_numpy())
+        if not present.any():
+            raise InputError("no prices in the file (every value is missing)", file=p)
+        wide = wide.loc[present.any(axis=1), present.any(axis=0)]
+        wide = wide.sort_index().sort_index(axis=1)
     wide.index.name = "date"
     wide.columns.name = "ticker"
     return wide
