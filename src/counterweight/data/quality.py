@@ -80,51 +80,56 @@ def detect_bad_prints(prices: pd.DataFrame, rule: BadPrintRule | None = None) ->
         return _empty_flags()
     p = prices.to_numpy(dtype=np.float64, copy=True)
     p[~(p > 0)] = np.nan  # non-positive prices are the importers' business; never logged here
+    prev_p = pd.DataFrame(p).ffill().shift(1).to_numpy()  # previous observed price
+    next_p = pd.DataFrame(p).bfill().shift(-1).to_numpy()  # next observed price
     with np.errstate(divide="ignore", invalid="ignore"):
-        x = np.log(p)
-    frame = pd.DataFrame(x)
-    prev = frame.ffill().shift(1).to_numpy()
-    d = x - prev  # NaN where no price or no earlier price
-    nxt_d = pd.DataFrame(d).bfill().shift(-1).to_numpy()
-    # the next observed move: the first non-NaN d after t, which is ln(P_next / P_t)
-    ad = np.abs(d)
-    with np.errstate(invalid="ignore"):
-        big = ad >= np.log(rule.spike_factor)
-        spike = big & (np.sign(nxt_d) == -np.sign(d)) & (np.abs(nxt_d) >= rule.reversal * ad)
-        jump = ad >= np.log(rule.extreme_factor)
-        ratio = np.exp(ad)
-        near = np.zeros_like(big)
+        ratio = p / prev_p
+        ratio = np.where(ratio < 1.0, 1.0 / ratio, ratio)  # exp(|d_t|), NaN without a move
+        smallest = min(
+            rule.spike_factor,
+            rule.extreme_factor,
+            min(rule.split_ratios) * (1.0 - rule.split_tolerance),
+        )
+        ti, tj = np.nonzero(ratio >= smallest)  # the few candidates; the rest is quiet
+    order = np.lexsort((ti, tj))
+    ti, tj = ti[order], tj[order]
+    price, prev, nxt = p[ti, tj], prev_p[ti, tj], next_p[ti, tj]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.log(price / prev)
+        nd = np.log(nxt / price)
+        ad = np.abs(d)
+        spike = (
+            (ad >= np.log(rule.spike_factor))
+            & (np.sign(nd) == -np.sign(d))
+            & (np.abs(nd) >= rule.reversal * ad)
+        )
+        r = np.exp(ad)
+        near = np.zeros(len(ti), dtype=bool)
         for k in rule.split_ratios:
-            near |= np.abs(ratio / k - 1.0) <= rule.split_tolerance
+            near |= np.abs(r / k - 1.0) <= rule.split_tolerance
     near &= ~spike
-    # persistence of a split candidate: the next observed prices stay nearer the new level
-    split = np.zeros_like(near)
-    for t, j in zip(*np.nonzero(near), strict=True):
-        col = x[t + 1 :, j]
-        after = col[~np.isnan(col)][: rule.split_persist]
+    split = np.zeros(len(ti), dtype=bool)
+    for c in np.flatnonzero(near):  # persistence: the next observed prices stay at the new level
+        col = p[ti[c] + 1 :, tj[c]]
+        after = np.log(col[np.isfinite(col)][: rule.split_persist])
         if len(after) == rule.split_persist and np.all(
-            np.abs(after - x[t, j]) < np.abs(after - prev[t, j])
+            np.abs(after - np.log(price[c])) < np.abs(after - np.log(prev[c]))
         ):
-            split[t, j] = True
-    jump &= ~spike & ~split
-    kinds = np.full(p.shape, "", dtype=object)
-    kinds[jump] = "jump"
-    kinds[split] = "split"
-    kinds[spike] = "spike"
-    ti, tj = np.nonzero(spike | split | jump)
-    if len(ti) == 0:
+            split[c] = True
+    jump = (ad >= np.log(rule.extreme_factor)) & ~spike & ~split
+    keep = spike | split | jump
+    if not keep.any():
         return _empty_flags()
-    prev_p = pd.DataFrame(p).ffill().shift(1).to_numpy()
-    next_p = pd.DataFrame(p).bfill().shift(-1).to_numpy()
+    kinds = np.where(spike, "spike", np.where(split, "split", "jump"))
     out = pd.DataFrame(
         {
-            "ticker": [str(c) for c in prices.columns[tj]],
-            "date": pd.DatetimeIndex(prices.index[ti]),
-            "flag": kinds[ti, tj],
-            "price": p[ti, tj],
-            "previous": prev_p[ti, tj],
-            "next": next_p[ti, tj],
-            "move": p[ti, tj] / prev_p[ti, tj] - 1.0,
+            "ticker": [str(c) for c in prices.columns[tj[keep]]],
+            "date": pd.DatetimeIndex(prices.index[ti[keep]]),
+            "flag": kinds[keep].astype(object),
+            "price": price[keep],
+            "previous": prev[keep],
+            "next": nxt[keep],
+            "move": price[keep] / prev[keep] - 1.0,
         }
     )
     return out.sort_values(["ticker", "date"]).reset_index(drop=True)

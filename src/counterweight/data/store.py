@@ -321,7 +321,14 @@ class Store:
             raise InputError(
                 f"cannot create the store's folder: {_os_error_line(exc)}", file=self.path
             ) from None
-        self._lock = _WriterLock(self.path, wait)
+        try:
+            self._lock = _WriterLock(self.path, wait)
+        except OSError as exc:
+            self._discard()
+            raise StoreWriteError(
+                f"{self.path}: cannot take the store's writer lock ({_os_error_line(exc)}); "
+                "the store is unchanged"
+            ) from None
         try:
             self._sweep_stale_copies()
             fd, tmp = tempfile.mkstemp(
@@ -332,6 +339,9 @@ class Store:
             if self.path.exists():
                 shutil.copyfile(self.path, self._work)
                 shutil.copymode(self.path, self._work)
+                wal = self.path.with_name(self.path.name + ".wal")
+                if wal.exists():  # left by a foreign read-write process: replayed on open
+                    shutil.copyfile(wal, self._work.with_name(self._work.name + ".wal"))
             else:
                 self._work.unlink()  # DuckDB creates a fresh database file itself
             self.con = duckdb.connect(str(self._work))
