@@ -495,6 +495,8 @@ def outcome(f: Fault, folder: Path) -> str:
         result = READERS[kind](path)
     except InputError as exc:
         msg = str(exc)
+        if "internal error" in msg:
+            return "traceback"  # the last line of defence caught an unanticipated exception
         if f.accept:
             return "rejected_legitimate"
         if "\n" in msg or not msg.startswith(str(path)) or "Traceback" in msg:

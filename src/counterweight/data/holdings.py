@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from counterweight.data.importers import NULL_SPELLINGS, THOUSANDS_PATTERN
+from counterweight.data.importers import NULL_SPELLINGS, THOUSANDS_PATTERN, one_line_errors
 from counterweight.errors import InputError
 from counterweight.market import normalize_ticker
 
@@ -112,6 +112,7 @@ class Holdings:
         return _parse(frame.set_axis(pd.RangeIndex(2, len(frame) + 2), axis=0), source)
 
 
+@one_line_errors
 def load_holdings(path: str | Path) -> Holdings:
     """Read a holdings CSV or Parquet file (see the module docstring for the layout).
 

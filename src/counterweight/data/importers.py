@@ -23,17 +23,18 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import gzip
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from counterweight.errors import InputError
+from counterweight.errors import CounterweightError, InputError
 from counterweight.market import normalize_ticker
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -172,6 +173,32 @@ _DATE_FORMATS: dict[str, re.Pattern[str]] = {
 ``05.01.2024`` or ``01/05/2024`` are ambiguous and refused. A time of day and a UTC offset
 may follow an ISO date; the date is the *local trading date as written*: the offset is not
 applied (``2024-01-02T00:00:00+05:00`` is 2024-01-02)."""
+
+
+_R = TypeVar("_R")
+
+
+def one_line_errors(reader: Callable[..., _R]) -> Callable[..., _R]:
+    """Last line of defence for the one-line promise: an exception that is not an
+    :class:`InputError` (a bug, or a fault no check anticipates) still reaches the user as one
+    line naming the file, marked as an internal error so that tests count it as a defect."""
+
+    @functools.wraps(reader)
+    def wrapper(path: str | Path, *args: Any, **kwargs: Any) -> _R:
+        try:
+            return reader(path, *args, **kwargs)
+        except CounterweightError:
+            raise
+        except (MemoryError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            raise InputError(
+                f"could not be read (internal error {type(exc).__name__}: {_first_line(exc)}); "
+                "please report it",
+                file=path,
+            ) from exc
+
+    return wrapper
 
 
 def canonical(name: str) -> str:
@@ -735,6 +762,7 @@ def _require_rows(frame: pd.DataFrame, p: Path) -> None:
         raise InputError("no data rows (expected a header row and data rows)", file=p)
 
 
+@one_line_errors
 def read_prices(path: str | Path, field: str = "price") -> pd.DataFrame:
     """Prices (total-return or close) as a wide frame (dates x tickers), every value > 0 or NaN."""
     p = Path(path)
@@ -760,6 +788,7 @@ def read_prices(path: str | Path, field: str = "price") -> pd.DataFrame:
     return wide
 
 
+@one_line_errors
 def read_caps(path: str | Path) -> pd.DataFrame:
     """Market caps (USD) or shares outstanding, long: date, ticker, market_cap | shares (+ price).
 
@@ -800,6 +829,7 @@ def read_caps(path: str | Path) -> pd.DataFrame:
     return long.sort_values(["date", "ticker"]).reset_index(drop=True)
 
 
+@one_line_errors
 def read_securities(path: str | Path) -> pd.DataFrame:
     """Security master indexed by ticker with columns name, issuer, sector, industry (+ cik)."""
     p = Path(path)
@@ -836,6 +866,7 @@ def read_securities(path: str | Path) -> pd.DataFrame:
     return out
 
 
+@one_line_errors
 def read_membership(path: str | Path) -> pd.DataFrame:
     """Index membership intervals: ticker, start, end (end exclusive; empty end = still a member).
 
@@ -898,6 +929,7 @@ def read_membership(path: str | Path) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+@one_line_errors
 def read_fundamentals(path: str | Path) -> pd.DataFrame:
     """Fundamentals snapshots, long: date, ticker and every other numeric column (eps, pe, ...).
 
@@ -954,6 +986,7 @@ def read_fundamentals(path: str | Path) -> pd.DataFrame:
     return out.sort_values(["date", "ticker"]).reset_index(drop=True)
 
 
+@one_line_errors
 def read_french(path: str | Path) -> pd.DataFrame:
     """A Ken French data-library CSV as published: text header lines, YYYYMMDD (or YYYYMM) dates,
     percent units. Returns the first table (daily or monthly) in fractions, indexed by date.
@@ -1069,6 +1102,7 @@ def read_french(path: str | Path) -> pd.DataFrame:
     return out
 
 
+@one_line_errors
 def read_factors(path: str | Path) -> pd.DataFrame:
     """Factor returns: a Ken French file as published, or a plain CSV/Parquet (date + factor columns,
     in percent when the name contains 'pct', else fractions). Dates are unique; a value beyond
