@@ -375,8 +375,6 @@ def fault(draw, kind: str) -> Fault:
         return Fault(name, replace(t, rows=rows), accept=True, check=_dates_are(expected))
     if name == "dup_key":
         rows = [list(r) for r in t.rows] + [list(t.rows[i])]
-        if t.kind == "membership":  # a second interval from the same start
-            rows[-1][2] = ""
         return Fault(name, replace(t, rows=rows), line_of(t, n), None)
     if name == "short_row":
         rows = [list(r) for r in t.rows]

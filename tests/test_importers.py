@@ -140,7 +140,7 @@ def test_membership(write_file) -> None:
     )
     assert pd.isna(mem.loc[mem.ticker == "A", "end"].item())
     assert mem.loc[mem.ticker == "B", "end"].item() == pd.Timestamp("2021-06-30")
-    with pytest.raises(InputError, match="not after start") as info:
+    with pytest.raises(InputError, match="before start") as info:
         im.read_membership(write_file("b.csv", "ticker,start,end\nA,2020-01-01,2019-01-01\n"))
     assert info.value.row == 2
     with pytest.raises(InputError, match="cannot parse date") as info:

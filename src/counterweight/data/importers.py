@@ -870,8 +870,9 @@ def read_securities(path: str | Path) -> pd.DataFrame:
 def read_membership(path: str | Path) -> pd.DataFrame:
     """Index membership intervals: ticker, start, end (end exclusive; empty end = still a member).
 
-    Refused: a duplicate (ticker, start), an end on or before its start, and overlapping
-    intervals of one ticker.
+    Refused: an end before its start (an end equal to the start is an empty interval) and a
+    repeated interval. Overlapping intervals of one ticker are kept: membership is their union
+    (real lists reuse tickers: AGN, AN and SUN each name two companies with overlapping spans).
     """
     p = Path(path)
     frame, _ = read_table(p)
@@ -898,11 +899,11 @@ def read_membership(path: str | Path) -> pd.DataFrame:
             )
         if present.any():
             end[present] = _parse_dates(raw_end[present], p, ecol).to_numpy()
-        bad = np.flatnonzero((end.notna() & (end.to_numpy() <= start.to_numpy())).to_numpy())
-        if len(bad):
+        bad = np.flatnonzero((end.notna() & (end.to_numpy() < start.to_numpy())).to_numpy())
+        if len(bad):  # end == start is an empty interval (joined and left on one day): allowed
             i = int(bad[0])
             raise InputError(
-                f"end {end.iloc[i].date()} is not after start {start[i].date()} (end is the first "
+                f"end {end.iloc[i].date()} is before start {start[i].date()} (end is the first "
                 "day out of the index)",
                 file=p,
                 row=_row(frame, i),
@@ -912,19 +913,25 @@ def read_membership(path: str | Path) -> pd.DataFrame:
         {"ticker": tick.to_numpy(), "start": start, "end": pd.DatetimeIndex(end)},
         index=frame.index,
     ).sort_values(["ticker", "start"], kind="stable")
-    same = out["ticker"].to_numpy()[1:] == out["ticker"].to_numpy()[:-1]
-    prev_end = out["end"].to_numpy()[:-1]
-    nxt_start = out["start"].to_numpy()[1:]
-    overlap = same & (pd.isna(prev_end) | (prev_end > nxt_start))
-    if overlap.any():
-        k = int(np.flatnonzero(overlap)[0])
-        row, other = int(out.index[k + 1]), int(out.index[k])
+    dup = out.duplicated(["ticker", "start", "end"], keep="first").to_numpy()
+    if dup.any():  # overlapping intervals are kept (their union: reused tickers overlap)
+        k = int(np.flatnonzero(dup)[0])
+        row = int(out.index[k])
+        first = out[
+            (out["ticker"] == out["ticker"].iloc[k])
+            & (out["start"] == out["start"].iloc[k])
+            & (
+                out["end"].isna()
+                if pd.isna(out["end"].iloc[k])
+                else out["end"] == out["end"].iloc[k]
+            )
+        ].index.min()
         raise InputError(
-            f"interval of {out['ticker'].iloc[k]} starting {out['start'].iloc[k + 1].date()} overlaps "
-            f"the one at row {other}; each ticker's intervals must not overlap",
+            f"duplicate interval of {out['ticker'].iloc[k]} from {out['start'].iloc[k].date()}, "
+            f"first seen at row {int(first)}",
             file=p,
             row=row,
-            column=scol,
+            column=tcol,
         )
     return out.reset_index(drop=True)
 
