@@ -5,9 +5,15 @@ Default path: ``$COUNTERWEIGHT_STORE`` if set, else ``$XDG_DATA_HOME/counterweig
 
 Guarantees
 ----------
-* **Transactional**: each import runs in one DuckDB transaction; a process killed mid-import
-  leaves the previous committed state readable (DuckDB's write-ahead log discards the
-  uncommitted transaction on the next open).
+* **All or nothing**: :func:`stage_files` validates every file before the store is touched;
+  :meth:`Store.write_staged` writes them and their import-log rows in one transaction, inside
+  a writer session that publishes its private copy atomically on success only. A killed
+  process, a full disk or any error leaves the previous state; a failed first import leaves
+  no file at all.
+* **Concurrent**: readers (``read_only=True``) open the published file read-only and are never
+  blocked; writers take an exclusive ``flock`` on ``PATH.lock`` with a bounded wait
+  (:func:`lock_timeout`, then :class:`StoreBusyError`), so overlapping writers (cron jobs of
+  ``monitor --store``) run one after the other and all keep their changes.
 * **Idempotent**: rows are keyed (prices by (ticker, date), caps by (date, ticker), securities
   by ticker, membership by ticker, fundamentals by (date, ticker, field), factors by
   (date, factor)); an import deletes the keys it brings and inserts them, so importing the
