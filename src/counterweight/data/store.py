@@ -191,10 +191,9 @@ def lock_timeout(timeout: float | None = None) -> float:
 
 
 def check_store_path(path: str | Path | None) -> Path:
-    """The store's file path; ``:memory:`` and empty paths are refused (they keep nothing)."""
-    if path is None:
-        return default_store_path()
-    text = str(path)
+    """The store's file path (``path``, else :func:`default_store_path`); ``:memory:`` and
+    empty paths are refused (they keep nothing)."""
+    text = str(default_store_path() if path is None else path)
     if not text.strip() or text.strip().startswith(":memory:"):
         raise InputError(
             "not a store path: an in-memory store keeps nothing once the command ends; "
