@@ -252,8 +252,14 @@ def write_table(t: Table, folder: Path) -> Path:
             elif role == "date" and t.meta.get("typed_dates", True):
                 frame[col] = pd.to_datetime(frame[col], errors="coerce")
         for (i, j), v in t.meta.get("parquet_cells", {}).items():  # type: ignore[union-attr]
+            if t.roles[j] == "date" and v is None:
+                frame.iat[i, j] = pd.NaT  # a null in a typed date column
+                continue
             frame[t.header[j]] = frame[t.header[j]].astype(object)
             frame.iat[i, j] = v
+        if "bool_col" in t.meta:
+            col = t.header[int(t.meta["bool_col"])]  # type: ignore[call-overload]
+            frame[col] = frame[col].astype(bool)
         frame.to_parquet(p)
         return p
     name = {"french": "F-F_Research_Data_Factors_daily.CSV", "gz": f"{t.kind}.csv.gz"}.get(
@@ -343,6 +349,8 @@ def fault(draw, kind: str) -> Fault:
         options += ["french_nan", "french_mixed_width"]
     if kind in ("prices_long", "caps_long", "fundamentals", "holdings", "securities"):
         options += ["parquet_null_ticker"]
+    if kind in ("prices_long", "prices_wide", "caps_long", "fundamentals", "factors"):
+        options += ["parquet_numeric_dates", "parquet_bool_values", "parquet_null_date"]
     name = draw(st.sampled_from(sorted(set(options))))
     row = line_of(t, i)
 
@@ -466,6 +474,26 @@ def fault(draw, kind: str) -> Fault:
         j = cols_with(t, "ticker")[0]
         v = draw(st.sampled_from([None, np.nan, pd.NA]))
         pt = replace(t, fmt="parquet", meta={"parquet_cells": {(i, j): v}})
+        return Fault(name, pt, i + 1, t.header[j])
+    if name == "parquet_numeric_dates":  # dates stored as floats, 20240102.0 (integers are fine)
+        j = cols_with(t, "date")[0]
+        rows = [list(r) for r in t.rows]
+        for r in rows:
+            r[j] = r[j].replace("-", "") + ".0"
+        pt = replace(t, rows=rows, fmt="parquet", roles=[*t.roles[:j], "number", *t.roles[j + 1 :]])
+        return Fault(name, pt, 1, t.header[j])
+    if name == "parquet_bool_values":
+        j = draw(st.sampled_from(cols_with(t, *NUMERIC)))
+        cells = {(k, j): True for k in range(n)}
+        return Fault(
+            name,
+            replace(t, fmt="parquet", meta={"parquet_cells": cells, "bool_col": j}),
+            None,
+            t.header[j],
+        )
+    if name == "parquet_null_date":
+        j = cols_with(t, "date")[0]
+        pt = replace(t, fmt="parquet", meta={"parquet_cells": {(i, j): None}})
         return Fault(name, pt, i + 1, t.header[j])
     raise AssertionError(name)
 
