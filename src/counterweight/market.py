@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -243,12 +243,12 @@ class Market:
         )
 
     @classmethod
-    def from_store(cls, path: str | None = None, **kwargs: Any) -> Market:
-        """Read a Market from the DuckDB store (see :class:`counterweight.data.store.Store`)."""
-        from counterweight.data.store import Store
-
-        with Store(path, read_only=True) as store:
-            return store.market(**kwargs)
+    def from_store(cls, *args: Any, **kwargs: Any) -> NoReturn:
+        """Removed: the model knows no store. Use ``counterweight.data.market_from_store``."""
+        raise AttributeError(
+            "Market.from_store was removed (the model knows no store): use "
+            "counterweight.data.market_from_store(path) or Store(path, read_only=True).market()"
+        )
 
     # ------------------------------------------------------------------ shape and views
     @property
