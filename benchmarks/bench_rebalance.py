@@ -123,12 +123,23 @@ def reference_account(
         cash_after - max(min(floor, cash_after), 0.0), 2 * TURNOVER * value - n_.abs().sum()
     )
     spare = max(spare * (1 - 1e-12), 0.0)
-    lost = ((wanted - q) / LOT).where((wanted > 0) & (wanted - q > 0), 0.0)
-    eligible = (lost > 0) & ((q + LOT) * prices >= MIN_TRADE)
-    ranked = lost.where(eligible, -1.0).sort_values(ascending=False, kind="stable")
-    cost = (LOT * prices)[ranked.index].where(eligible[ranked.index], np.inf)
-    take = cost.cumsum() <= spare
-    q[take[take].index] += LOT
+    # round buys up to the nearest lot (never beyond, never one under the minimum), greedily
+    base = np.trunc(wanted / LOT) * LOT
+    frac = (wanted - base) / LOT
+    up = base + LOT
+    eligible = (
+        (wanted > 0)
+        & (wanted * prices >= MIN_TRADE)
+        & (frac >= 0.5)
+        & (q < up)
+        & (up * prices >= MIN_TRADE)
+    )
+    ranked = frac[eligible].sort_values(ascending=False, kind="stable")
+    for name in ranked.index:
+        cost = (up[name] - q[name]) * prices[name]
+        if cost <= spare:
+            spare -= cost
+            q[name] = up[name]
     return x, q
 
 

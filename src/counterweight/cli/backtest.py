@@ -191,9 +191,13 @@ def backtest(
                 f"{label}: backtest {s:+.2%} a year, ETFs {e:+.2%}, difference {s - e:+.2%}",
                 highlight=False,
             )
-    for c in result.caveats:  # survivorship is stated whenever it applies
+    from rich.markup import escape
+
+    from counterweight.report.caveats import caveat_lines
+
+    for c in caveat_lines(result.caveats):  # survivorship is stated whenever it applies, once
         if "survivorship" in c.lower():
-            console.print(f"[bold yellow]Note:[/bold yellow] {c}", highlight=False)
+            console.print(f"[bold yellow]Note:[/bold yellow] {escape(c)}", highlight=False)
     if html is not None:
         from counterweight.report.tearsheet import write_tearsheet
 

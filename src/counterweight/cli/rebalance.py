@@ -288,6 +288,9 @@ def rebalance_cmd(
             _pct(row["distance_after"]),
         )
     console.print(t)
+    from counterweight.report.rebalance_text import print_cash_lines
+
+    print_cash_lines(console, result)
     if len(s) > len(shown):
         console.print(f"[dim]... and {len(s) - len(shown)} more accounts (all in {out})[/dim]")
     if len(s) == 1 and n_trades:

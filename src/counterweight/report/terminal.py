@@ -1,20 +1,33 @@
-"""Terminal rendering of the main report: rich tables that fit 100 columns.
+"""Terminal rendering of the main report: rich tables that fit the terminal's width.
 
 Formats the numbers of a :class:`~counterweight.report.main_report.MainReport`; computes none.
+
+Width: the console's own (rich's default: the terminal's width, or ``COLUMNS``; 80 when
+output is not a terminal). :func:`print_table` never cuts a number: right-aligned (numeric)
+columns keep their full width, left-aligned (name) columns are abbreviated with an ellipsis
+down to :data:`LABEL_MIN` characters, and a table whose numbers still do not fit is printed
+in several parts, each repeating the name columns. Text is printed as plain text, never as
+rich markup, so names with brackets (``[/bold]``) print as they are.
 """
 
 from __future__ import annotations
 
+import copy
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
+from counterweight.report.caveats import caveat_lines, unique_lines
 from counterweight.report.main_report import MainReport
 
-WIDTH = 100
+LABEL_MIN = 8
+"""Narrowest a name column is abbreviated to (characters) before a table is split."""
 
 
 def pct(x: Any, digits: int = 1, signed: bool = False) -> str:
@@ -58,7 +71,14 @@ MEASURE_LABELS = {
 
 
 def _table(title: str, *columns: str, first_width: int | None = None) -> Table:
-    t = Table(title=title, title_justify="left", title_style="bold", width=None, pad_edge=False)
+    t = Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        width=None,
+        min_width=min(len(title), 60),
+        pad_edge=False,
+    )
     for i, c in enumerate(columns):
         if i == 0:
             t.add_column(c, no_wrap=True, max_width=first_width)
@@ -221,15 +241,28 @@ def contributions_tables(rep: MainReport) -> list[Table]:
             pct(row["contribution"], 2, True),
             pct(row["share_of_return"], 0),
         )
-    g = _table(
-        "By group and by sector (sums to the index return)", "group / sector", "contribution"
-    )
-    for name, v in rep.contributions_groups.items():
-        g.add_row(str(name), pct(v, 2, True))
-    g.add_section()
-    for name, v in rep.contributions_sectors.items():
-        g.add_row(str(name), pct(v, 2, True))
-    return [t, g]
+    total = pct(rep.contribution_total, 2, True)
+    out = [t]
+    for title, first, series in (
+        ("By group: Mag 7 + rest sum to the index return", "group", rep.contributions_groups),
+        ("By sector: sectors sum to the index return", "sector", rep.contributions_sectors),
+    ):
+        g = _table(title, first, "contribution")
+        for name, v in series.items():
+            g.add_row(str(name), pct(v, 2, True))
+        g.add_section()
+        g.add_row("index return", total)
+        out.append(g)
+    if len(rep.contributions_custom):
+        c = _table(
+            "Custom groups (may overlap: not additive)",
+            "group",
+            "contribution",
+        )
+        for name, v in rep.contributions_custom.items():
+            c.add_row(str(name), pct(v, 2, True))
+        out.append(c)
+    return out
 
 
 def pairs_table(rep: MainReport) -> Table:
@@ -308,14 +341,101 @@ def valuation_table(rep: MainReport) -> Table | None:
     return t
 
 
+def _plain(x: RenderableType, markup: bool, **kw: Any) -> RenderableType:
+    if not isinstance(x, str):
+        return x
+    return Text.from_markup(x, **kw) if markup else Text(x, **kw)
+
+
+def _width(console: Console, x: RenderableType) -> int:
+    return Measurement.get(console, console.options, x).maximum
+
+
+def _need(table: Table, widths: Sequence[int], numeric: Sequence[bool]) -> int:
+    """Characters a table needs with its names cut to LABEL_MIN and its numbers whole."""
+    total = (2 if table.box and table.show_edge else 0) + (len(widths) - 1 if table.box else 0)
+    for i, (w, num) in enumerate(zip(widths, numeric, strict=True)):
+        total += (w if num else min(w, LABEL_MIN)) + table._get_padding_width(i)
+    return total
+
+
+def _subtable(table: Table, keep: Sequence[int], title: str | Text | None) -> Table:
+    sub = copy.copy(table)
+    sub.columns = []
+    for i, k in enumerate(keep):
+        col = copy.copy(table.columns[k])
+        col._index = i
+        sub.columns.append(col)
+    sub.title = title
+    sub.min_width = None
+    return sub
+
+
+def fit_table(console: Console, table: Table, *, markup: bool = False) -> list[Table]:
+    """``table`` made to fit ``console.width`` without cutting a number (see the module docs).
+
+    Right-aligned columns are numbers: never wrapped, never cut. Other columns are names:
+    abbreviated with an ellipsis (one line each). Strings become plain :class:`Text` (rich
+    markup read only when ``markup``), so user and data text cannot break the output. Returns
+    the table, or its parts when the numbers alone are wider than the console.
+    """
+    numeric = [c.justify == "right" for c in table.columns]
+    for col, num in zip(table.columns, numeric, strict=True):
+        col.header = _plain(col.header, markup)
+        if num:
+            col.no_wrap = True
+            col._cells = [_plain(c, markup) for c in col._cells]
+        else:  # collapsible by rich; each name stays on one line, cut with an ellipsis
+            col.no_wrap = False
+            col._cells = [_plain(c, markup, no_wrap=True, overflow="ellipsis") for c in col._cells]
+    if isinstance(table.title, str):
+        table.title = Text.from_markup(table.title) if markup else Text(table.title)
+    widths = []
+    for col in table.columns:
+        w = max([_width(console, col.header), *(_width(console, c) for c in col._cells)])
+        widths.append(min(w, col.max_width) if col.max_width else w)
+    width = console.width
+    if _need(table, widths, numeric) <= width or not any(numeric):
+        return [table]
+    labels = [i for i, n in enumerate(numeric) if not n]
+    parts: list[list[int]] = []
+    for i in (i for i, n in enumerate(numeric) if n):
+        trial = [*parts[-1], i] if parts else [i]
+        keep = sorted([*labels, *trial])
+        sub = [widths[k] for k in keep]
+        if parts and _need(table, sub, [numeric[k] for k in keep]) <= width:
+            parts[-1] = trial
+        elif parts:
+            parts.append([i])
+        else:
+            parts = [[i]]
+    out = []
+    for n, chunk in enumerate(parts):
+        title: str | Text | None = table.title if isinstance(table.title, (str, Text)) else None
+        if n and title is not None:
+            title = Text.assemble(title, " (continued)") if isinstance(title, Text) else title
+        out.append(_subtable(table, sorted([*labels, *chunk]), title))
+    return out
+
+
+def print_table(console: Console, table: Table, *, markup: bool = False) -> None:
+    """Print :func:`fit_table`'s result (one table, or its parts one after another)."""
+    for i, part in enumerate(fit_table(console, table, markup=markup)):
+        if i:
+            console.print()
+        console.print(part)
+
+
 def render(rep: MainReport, console: Console | None = None) -> None:
-    """Print the whole report."""
-    con = console or Console(width=WIDTH)
-    con.print(f"[bold]{rep.title}[/bold]")
+    """Print the whole report (width: the console's; a new console takes the terminal's)."""
+    con = console or Console()
+    con.print(Text(rep.title, style="bold"))
     con.print(
-        f"{rep.provenance.name}: {rep.start.date()} to {rep.as_of.date()}, "
-        f"{int(rep.concentration.measures['n_names'].iloc[-1])} names on the last date ({rep.level} level)",
-        highlight=False,
+        Text(
+            f"{rep.provenance.name}: {rep.start.date()} to {rep.as_of.date()}, "
+            f"{int(rep.concentration.measures['n_names'].iloc[-1])} names on the last date "
+            f"({rep.level} level)"
+        )
     )
     tables: list[Table | None] = [
         concentration_table(rep),
@@ -332,14 +452,14 @@ def render(rep: MainReport, console: Console | None = None) -> None:
     for t in tables:
         if t is not None:
             con.print()
-            con.print(t)
+            print_table(con, t)
     notes = [*rep.skipped_windows, *rep.notes]
     if notes:
         con.print()
-        con.print("[bold]Notes[/bold]")
-        for n in notes:
-            con.print(f"  - {n}", highlight=False)
+        con.print(Text("Notes", style="bold"))
+        for n in unique_lines(notes):
+            con.print(Text(f"  - {n}"))
     con.print()
-    con.print("[bold]Data caveats[/bold]")
-    for c in rep.provenance.caveats:
-        con.print(f"  - {c}", highlight=False)
+    con.print(Text("Data caveats", style="bold"))
+    for c in caveat_lines(rep.provenance.caveats):
+        con.print(Text(f"  - {c}"))
