@@ -13,21 +13,9 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-FORMATS = {
-    "fraction": lambda v: f"{v:.1%}",
-    "spread": lambda v: f"{v:+.2%}",
-    "correlation": lambda v: f"{v:.3f}",
-    "count": lambda v: f"{v:,.0f}",
-    "sessions": lambda v: f"{v:+.0f}",
-    "usd": lambda v: f"${v / 1e9:,.2f}bn",
-}
+from counterweight.report.monitor_text import FORMATS, alert_message, fmt_value
 
-
-def fmt_value(value: Any, unit: str) -> str:
-    """Display a signal value in its unit ('-' for missing)."""
-    if value is None or value != value:
-        return "-"
-    return str(FORMATS.get(unit, lambda v: f"{v:.4g}")(float(value)))
+__all__ = ["FORMATS", "fmt_value", "register"]
 
 
 def _load_market(store: Any, sample: bool, console: Any) -> Any:
@@ -268,7 +256,7 @@ def monitor(
     new = [a for a in alerts if a.is_new]
     for a in new:
         console.print(
-            f"[bold red]ALERT[/bold red] {escape(a.guardrail)}: {escape(a.description)}",
+            f"[bold red]ALERT[/bold red] {escape(alert_message(a))}",
             highlight=False,
         )
     if json_out is not None:

@@ -1,0 +1,58 @@
+"""docs/monitor.md's firing-rate table is the replay of the default guardrails (not typed)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import counterweight as cw
+from counterweight.monitor import run_monitor
+from counterweight.monitor.guardrails import firing_rates
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(
+        "monitor_firing_rates", ROOT / "scripts" / "monitor_firing_rates.py"
+    )
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_doc_block_is_the_replay() -> None:
+    mod = _script()
+    text = (ROOT / "docs" / "monitor.md").read_text()
+    assert mod.rewrite(text, mod.block()) == text, (
+        "docs/monitor.md firing rates are stale: run python scripts/monitor_firing_rates.py"
+    )
+
+
+def test_group_shock_is_rare_and_rates_match_a_brute_force_count() -> None:
+    market = cw.load_sample()
+    result = run_monitor(market)
+    rates = firing_rates(result.guardrails)
+    assert rates.loc["group-shock", "per_year"] < 2
+    for h in result.guardrails:
+        act = h.frame["active"].to_numpy()
+        fired = sum(1 for t in range(len(act)) if act[t] and (t == 0 or not act[t - 1]))
+        assert rates.loc[h.guardrail.name, "fired"] == fired
+        runs = act[::5]
+        new = [runs[i] and (i == 0 or not runs[i - 1]) for i in range(len(runs))]
+        assert rates.loc[h.guardrail.name, "weekly_new_share"] == np.mean(new)
+    # the replay's fire events say the same
+    ev = result.replay(None, None)
+    counts = ev[ev["event"] == "fired"].groupby("guardrail").size()
+    for name in rates.index.drop("any"):
+        assert int(counts.get(name, 0)) == rates.loc[name, "fired"]
+    shock = ev[(ev["guardrail"] == "group-shock") & (ev["event"] == "fired")]
+    assert set(pd.DatetimeIndex(shock["date"]).strftime("%Y-%m-%d")) == {
+        "2024-11-06",
+        "2025-04-03",
+        "2025-04-09",
+    }
