@@ -255,3 +255,53 @@ def test_leftover_cash_line_sums_to_the_cash() -> None:
     assert sum(parts) == pytest.approx(cash, abs=5e-5 * len(parts) + 1e-12)
     assert "cash buffer" in line and "under the 500 USD minimum" in line
     assert "whole-share rounding" in line
+
+
+@pytest.mark.parametrize("width", [60, 200])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["monitor", "--sample"],
+        ["backtest", "-p", "cap", "-p", "equal", "-p", "capped:0.05", "--start", "2025-06-01"],
+    ],
+)
+def test_commands_use_the_terminal_width_and_keep_numbers_whole(
+    args: list[str], width: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from counterweight.cli import main
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    assert main(args) in (0, 3)
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= width
+    for line in out.splitlines():
+        for field in line.split("│")[2:]:
+            assert not re.search(r"[0-9%+\-.,]…|…[0-9]", field), line
+
+
+def test_rebalance_command_at_60_columns(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathlib import Path
+
+    from counterweight.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.setenv("COLUMNS", "60")
+    args = [
+        "rebalance",
+        str(root / "examples" / "holdings_example.csv"),
+        "-p",
+        str(root / "examples" / "policies" / "mag7_max_20.toml"),
+        "--min-trade",
+        "500",
+        "-o",
+        str(tmp_path / "t.csv"),
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 60
+    assert "left in cash" in out
+    for line in out.splitlines():
+        for field in line.split("│")[2:]:
+            assert not re.search(r"[0-9%+\-.,]…|…[0-9]", field), line

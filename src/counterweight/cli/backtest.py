@@ -163,7 +163,7 @@ def backtest(
         )
         data = tearsheet_data(result, benchmark)
 
-    console = Console(width=100)
+    console = Console()
     d = result.market.dates
     table = Table(
         title=f"Backtest {d[0].date()} .. {d[-1].date()}, {result.schedule}, {cost_bps:g} bps",
@@ -175,7 +175,9 @@ def backtest(
         table.add_column(str(name), justify="right", overflow="fold")
     for key, label, fmt in ROWS:
         table.add_row(label, *[fmt(data.summary.loc[n, key]) for n in names])
-    console.print(table)
+    from counterweight.report.console import print_table
+
+    print_table(console, table)  # the console's width; numbers never cut
     if data.relative_to in data.summary.index:
         console.print(f"Relative figures against {data.relative_to}.", highlight=False)
     if data.etf is not None:

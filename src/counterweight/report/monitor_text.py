@@ -1,7 +1,6 @@
-"""Text of the monitor: signal values in their units, alert messages, firing-rate tables.
+"""Text of the monitor: signal values in their units and alert messages.
 
-Formats :class:`~counterweight.monitor.alerts.AlertStatus` and
-:func:`~counterweight.monitor.guardrails.firing_rates` results; computes nothing.
+Formats :class:`~counterweight.monitor.alerts.AlertStatus`; computes nothing.
 """
 
 from __future__ import annotations
@@ -9,8 +8,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from typing import Any
-
-import pandas as pd
 
 FORMATS: dict[str, Callable[[float], str]] = {
     "fraction": lambda v: f"{v:.1%}",
@@ -58,28 +55,3 @@ def alert_message(a: Any) -> str:
     if a.move is not None and math.isfinite(float(a.move)):
         group = f"{group}, {float(a.move):+.2%} that day"
     return f"{a.guardrail}: {what} = {test}{runs}; group: {group}"
-
-
-def firing_rates_markdown(rates: pd.DataFrame, start: Any, end: Any) -> str:
-    """The firing-rate table of :func:`~counterweight.monitor.guardrails.firing_rates` as
-    Markdown (the block in docs/monitor.md is this text, checked by a test)."""
-    lines = [
-        f"Replay of the default guardrails on the embedded sample, {pd.Timestamp(start).date()}"
-        f" to {pd.Timestamp(end).date()}:",
-        "",
-        "| guardrail | sessions | fired | per year | active | weekly runs with a new alert |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for rec in rates.reset_index().to_dict(orient="records"):
-        if rec["guardrail"] == "any":
-            lines += [
-                "",
-                f"A weekly run (every 5th session, {int(rec['weekly_runs'])} runs) reports at"
-                f" least one new alert, and exits 3, on {rec['weekly_new_share']:.1%} of runs.",
-            ]
-            continue
-        lines.append(
-            f"| {rec['guardrail']} | {int(rec['sessions'])} | {int(rec['fired'])} | "
-            f"{rec['per_year']:.1f} | {rec['active_share']:.1%} | {rec['weekly_new_share']:.1%} |",
-        )
-    return "\n".join(lines)
