@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 
 TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Survivorship", ("survivorship",)),
+    ("Survivorship bias", ("survivorship",)),
     ("Market caps not float-adjusted", ("not float-adjusted", "not float adjusted")),
 )
 """(heading, phrases): a caveat containing any phrase (case-insensitive) is on that topic."""
