@@ -47,6 +47,8 @@ def rebalance_sections(rev: RebalanceReview) -> list[Section]:
         accounts[col] = s[col].map(lambda v: f"{100 * v:.2f}%")
     if len(res.cash_parts):
         accounts = accounts.join(cash_frame(res))
+    if "dropped_min_trade" in s:
+        accounts["trades dropped (min trade)"] = s["dropped_min_trade"]
     summary_intro = (
         f"{len(s)} account(s), {len(res.trades)} trades; buys {s['buys'].sum():,.0f} USD, sells "
         f"{s['sells'].sum():,.0f} USD. Distance = half the sum of |weight - target|. Prices: "
