@@ -188,6 +188,7 @@ def test_arbitrary_text_never_breaks_the_terminal(
     )
     text = _render(bad, 100)
     assert "[/bold]" in text and "[/red]" in text
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)  # no control characters
 
 
 def test_markup_in_a_group_name_on_the_command_line(
@@ -306,3 +307,36 @@ def test_rebalance_command_at_60_columns(
     for line in out.splitlines():
         for field in line.split("│")[2:]:
             assert not re.search(r"[0-9%+\-.,]…|…[0-9]", field), line
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    width=st.integers(40, 200),
+    n_num=st.integers(1, 12),
+    rows=st.integers(1, 6),
+    seed=st.integers(0, 10_000),
+    label=names,
+)
+def test_fit_table_keeps_every_number_whole(
+    width: int, n_num: int, rows: int, seed: int, label: str
+) -> None:
+    """Any table of name and number columns at any width from 40 to 200: every number is printed
+    whole and no line is wider than the console."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    t = Table(title=f"{label} table")
+    t.add_column("name")
+    for j in range(n_num):
+        t.add_column(f"c{j}", justify="right")
+    cells = []
+    for i in range(rows):
+        nums = [f"{v:+,.{rng.integers(0, 4)}%}" for v in rng.normal(0, 50, n_num)]
+        cells.extend(nums)
+        t.add_row(f"{label} {i}" * int(rng.integers(1, 4)), *nums)
+    buf = io.StringIO()
+    term.print_table(Console(file=buf, width=width, color_system=None), t)
+    text = buf.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= width
+    for c in cells:
+        assert c in text

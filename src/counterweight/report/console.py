@@ -5,7 +5,8 @@ columns are numbers: they keep their full width and never wrap. Other columns ar
 may narrow them, each name staying on one line, abbreviated with an ellipsis, down to
 :data:`LABEL_MIN` characters. A table whose numbers still do not fit is printed in several
 parts, each repeating the name columns. Strings become plain :class:`~rich.text.Text` unless
-``markup`` is asked for, so user and data text (``[/bold]``) prints as it is. The width is the
+``markup`` is asked for, so user and data text (``[/bold]``) prints as it is, without control
+characters (:func:`plain`). The width is the
 console's own: rich's default console takes the terminal's width (``COLUMNS``, 80 when the
 output is not a terminal).
 """
@@ -13,6 +14,7 @@ output is not a terminal).
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,13 +26,21 @@ from rich.text import Text
 LABEL_MIN = 8
 """Narrowest a name column is abbreviated to (characters) before a table is split."""
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(text: object, style: str = "") -> Text:
+    """``text`` as plain :class:`Text`: no markup read, control characters (escape sequences,
+    carriage returns, bells) removed so data cannot move the cursor or recolour the terminal."""
+    return Text(_CONTROL.sub("", str(text)), style=style)
+
 
 def _plain(x: RenderableType, markup: bool, **kw: Any) -> RenderableType:
     """A string as :class:`Text` (rich markup read only when ``markup``); ``kw`` are Text
     attributes (no_wrap, overflow)."""
     if not isinstance(x, str):
         return x
-    text = Text.from_markup(x) if markup else Text(x)
+    text = Text.from_markup(_CONTROL.sub("", x)) if markup else plain(x)
     for k, v in kw.items():
         setattr(text, k, v)
     return text
@@ -80,7 +90,9 @@ def fit_table(console: Console, table: Table, *, markup: bool = False) -> list[T
             col.no_wrap = False
             col._cells = [_plain(c, markup, no_wrap=True, overflow="ellipsis") for c in col._cells]
     if isinstance(table.title, str):
-        table.title = Text.from_markup(table.title) if markup else Text(table.title)
+        table.title = (
+            Text.from_markup(_CONTROL.sub("", table.title)) if markup else plain(table.title)
+        )
     widths = []
     for col in table.columns:
         w = max([_width(console, col.header), *(_width(console, c) for c in col._cells)])

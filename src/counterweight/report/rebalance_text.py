@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from rich.markup import escape
 
 from counterweight.rebalance.engine import Rebalance
+from counterweight.report.console import plain
 
 SHOWN_BELOW = 5e-5
 """Causes smaller than this fraction of value (0.005%, 0.01% once rounded) are not listed."""
@@ -72,9 +72,9 @@ def cash_lines(result: Rebalance, max_accounts: int = 5) -> list[str]:
 
 
 def print_cash_lines(console: Any, result: Rebalance, max_accounts: int = 5) -> None:
-    """Print :func:`cash_lines` on a rich console (account names escaped, no highlighting)."""
+    """Print :func:`cash_lines` on a rich console as plain text (account names as they are)."""
     for line in cash_lines(result, max_accounts):
-        console.print(escape(line), highlight=False)
+        console.print(plain(line))
 
 
 def cash_frame(result: Rebalance) -> pd.DataFrame:

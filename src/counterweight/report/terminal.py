@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from counterweight.report.caveats import caveat_lines, unique_lines
-from counterweight.report.console import LABEL_MIN, fit_table, print_table
+from counterweight.report.console import LABEL_MIN, fit_table, plain, print_table
 from counterweight.report.main_report import MainReport
 
 __all__ = ["LABEL_MIN", "fit_table", "print_table", "render"]
@@ -337,9 +337,9 @@ def valuation_table(rep: MainReport) -> Table | None:
 def render(rep: MainReport, console: Console | None = None) -> None:
     """Print the whole report (width: the console's; a new console takes the terminal's)."""
     con = console or Console()
-    con.print(Text(rep.title, style="bold"))
+    con.print(plain(rep.title, style="bold"))
     con.print(
-        Text(
+        plain(
             f"{rep.provenance.name}: {rep.start.date()} to {rep.as_of.date()}, "
             f"{int(rep.concentration.measures['n_names'].iloc[-1])} names on the last date "
             f"({rep.level} level)"
@@ -366,8 +366,8 @@ def render(rep: MainReport, console: Console | None = None) -> None:
         con.print()
         con.print(Text("Notes", style="bold"))
         for n in unique_lines(notes):
-            con.print(Text(f"  - {n}"))
+            con.print(plain(f"  - {n}"))
     con.print()
     con.print(Text("Data caveats", style="bold"))
     for c in caveat_lines(rep.provenance.caveats):
-        con.print(Text(f"  - {c}"))
+        con.print(plain(f"  - {c}"))
