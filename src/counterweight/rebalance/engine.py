@@ -47,8 +47,8 @@ CASH_PARTS = ("buffer", "untargeted", "limits", "min_trade", "lots", "cash_floor
 
 * ``buffer``: the cash buffer, buffer x value;
 * ``untargeted``: what a target summing to less than 1 - buffer leaves in cash;
-* ``limits``: cash the turnover limit, restricted names and unpriced names keep (or, when
-  negative, the cash they prevent raising), in the exact (fractional) solution;
+* ``limits``: cash the turnover limit, restricted or unpriced names and the mode (sell-only)
+  keep (or, when negative, the cash they prevent raising), in the exact (fractional) solution;
 * ``min_trade``: the exact trades dropped for being under the minimum (before or after
   rounding down), net (dropped buys leave cash, dropped sells keep it invested);
 * ``lots``: whole-share rounding of the trades kept (rounding down leaves cash, rounding up

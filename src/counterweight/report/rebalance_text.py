@@ -22,7 +22,7 @@ def _labels(result: Rebalance, dropped: int) -> dict[str, str]:
     return {
         "buffer": f"kept as the {r.cash_buffer:.2%} cash buffer",
         "untargeted": "left uninvested by the target (its weights sum to less than 1)",
-        "limits": "held back by the turnover limit and restricted names",
+        "limits": "held back by the turnover limit, restricted names or the trading mode",
         "min_trade": f"in {dropped:,} trade(s) under the {r.min_trade:,.0f} USD minimum "
         "(dropped, never rounded up)",
         "lots": "from whole-share rounding",
