@@ -3,7 +3,7 @@
 :func:`fit_table` / :func:`print_table` take any :class:`rich.table.Table`. Right-aligned
 columns are numbers: they keep their full width and never wrap. Other columns are names: rich
 may narrow them, each name staying on one line, abbreviated with an ellipsis, down to
-:data:`LABEL_MIN` characters. A table whose numbers still do not fit is printed in several
+:data:`LABEL_MIN` characters (a column created with ``overflow="fold"`` wraps instead). A table whose numbers still do not fit is printed in several
 parts, each repeating the name columns. Strings become plain :class:`~rich.text.Text` unless
 ``markup`` is asked for, so user and data text (``[/bold]``) prints as it is, without control
 characters (:func:`plain`). The width is the
@@ -85,6 +85,9 @@ def fit_table(console: Console, table: Table, *, markup: bool = False) -> list[T
         col.header = _plain(col.header, markup)
         if num:
             col.no_wrap = True
+            col._cells = [_plain(c, markup) for c in col._cells]
+        elif col.overflow == "fold":  # text asked to wrap: it wraps onto more lines
+            col.no_wrap = False
             col._cells = [_plain(c, markup) for c in col._cells]
         else:  # collapsible by rich; each name stays on one line, cut with an ellipsis
             col.no_wrap = False
