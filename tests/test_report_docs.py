@@ -71,3 +71,38 @@ def test_report_doc_names_the_etfs_each_output_shows() -> None:
     assert set(re.findall(r"[A-Z]{3}", m_html.group(1))) <= {
         c.split()[0] for c in rep.returns.columns if c.endswith("(ETF)")
     }
+
+
+def test_rebalance_doc_cash_example_is_the_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/rebalance.md's leftover-cash example is what the command prints for that account."""
+    book = tmp_path / "cash.csv"
+    book.write_text("account,ticker,shares,market_value\nA,CASH,,235000\n")
+    monkeypatch.setenv("COLUMNS", "250")
+    args = [
+        "rebalance",
+        str(book),
+        "-p",
+        str(ROOT / "examples" / "policies" / "mag7_max_20.toml"),
+        "--min-trade",
+        "500",
+        "--no-risk",
+        "-o",
+        str(tmp_path / "t.csv"),
+    ]
+    assert main(args) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "left in cash" in ln)
+    doc = " ".join((ROOT / "docs" / "rebalance.md").read_text().split())
+    assert " ".join(line.split()) in doc
+
+
+@pytest.mark.parametrize("as_of", ["2025-04-09", "2026-05-12"])
+def test_monitor_doc_alert_examples_are_the_output(
+    as_of: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["monitor", "--sample", "--as-of", as_of, "--quiet"]) == 3
+    alerts = [ln.strip() for ln in capsys.readouterr().out.splitlines() if ln.startswith("ALERT")]
+    doc = (ROOT / "docs" / "monitor.md").read_text()
+    assert alerts and any(a in doc for a in alerts), alerts
