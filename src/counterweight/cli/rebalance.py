@@ -105,7 +105,7 @@ def _stress_table(console: Console, results: list[StressResult], portfolios: lis
     from counterweight.report.console import print_table
 
     t = Table(title="Stress P&L (fraction of value)", title_justify="left", title_style="bold")
-    t.add_column("scenario", no_wrap=True, max_width=44)
+    t.add_column("scenario", max_width=44, overflow="fold")  # names carry sizes: wrap, never cut
     for p in portfolios:
         t.add_column(p, justify="right", no_wrap=True)
     parts = portfolios if len(portfolios) <= 2 else []  # keep the table narrow
