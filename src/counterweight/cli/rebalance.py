@@ -251,13 +251,14 @@ def rebalance_cmd(
         )
 
     from counterweight.report.console import print_table
+    from counterweight.report.rebalance_text import cash_share
 
     console = Console()
     s = result.summary
     n_trades = len(result.trades)
     line = (
         f"{len(s)} account(s), {n_trades} trades, buys {_usd(s['buys'].sum())} USD, sells {_usd(s['sells'].sum())} USD"
-        f" -> {out}"
+        f", {cash_share(result)} -> {out}"
     )
     if quiet:
         console.print(line)

@@ -60,6 +60,13 @@ def cash_explanation(result: Rebalance, account: str | None = None) -> str:
     return f"{head}: {causes}" if causes else head
 
 
+def cash_share(result: Rebalance) -> str:
+    """Short form for a summary line: "cash left 27.59% of value" (all accounts together)."""
+    value = float(result.summary["value"].sum())
+    cash = float(result.summary["cash_after"].sum())
+    return f"cash left {cash / value:.2%} of value" if value > 0 else "no value"
+
+
 def cash_lines(result: Rebalance, max_accounts: int = 5) -> list[str]:
     """The book's line, then one line per account when there are at most ``max_accounts``."""
     accounts = [str(a) for a in result.summary.index]
