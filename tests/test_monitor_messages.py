@@ -74,6 +74,8 @@ def test_price_only_store_runs_and_lists_abstaining_guardrails(tmp_path, capsys)
     alerts = {a["guardrail"]: a for a in payload["alerts"]}
     assert alerts["mag7-share-high"]["status"] == "unavailable"
     assert "no caps" in alerts["mag7-share-high"]["note"]
+    assert "abstains" in alerts["mag7-share-high"]["message"]
+    assert alerts["breadth-weak"]["message"].startswith("breadth-weak: breadth.above_200d = ")
     # abstaining guardrails leave no state; a second run is fine as well
     with Store(store) as st:
         assert "mag7-share-high" not in AlertBook(st.con).state()

@@ -252,6 +252,8 @@ def monitor(
         if st is not None:
             st.close()
     payload = result.to_dict(alerts)
+    for entry, a in zip(payload["alerts"], alerts, strict=True):
+        entry["message"] = alert_message(a)  # the line printed, for webhooks and logs
     if not quiet:
         _dashboard(console, result, alerts)
     new = [a for a in alerts if a.is_new]
