@@ -38,7 +38,9 @@ def info(
 
     market: Market
     if store is not None:
-        market = Market.from_store(str(store))
+        from counterweight.data import market_from_store
+
+        market = market_from_store(str(store))
     else:
         from counterweight import load_sample
 
@@ -58,6 +60,13 @@ def info(
     table.add_row(
         "estimated caps (member-days)", f"{cov['estimated_cap_share_of_member_cells']:.2%}"
     )
+    table.add_row("cap basis / data end", f"{cov['cap_basis']} / {cov['data_end']}")
+    table.add_row(
+        "members without prices (last date)",
+        f"{cov['members_without_price_last_date']:,} (priced share of the index by cap >= "
+        f"{cov['min_cap_share_priced']:.1%} on every date)",
+    )
+    table.add_row("breadth closes", str(cov["breadth_basis"]))
     table.add_row("GICS sectors", str(cov["sectors"]))
     table.add_row("fundamentals rows", f"{cov['fundamentals_rows']:,}")
     if cov["benchmarks"]:
@@ -94,6 +103,7 @@ def info(
                 f"{r[6]:+.2%}",
             )
         console.print(t2)
+    checked = print_self_check(console, market)
     console.print("[bold]Sources[/bold]")
     for s in market.provenance.sources:
         console.print(f"  - {s}", highlight=False)
@@ -113,8 +123,47 @@ def info(
                     orient="records"
                 ),
                 "provenance": market.provenance.to_dict(),
+                "self_check": {k: v.to_dict(orient="index") for k, v in checked.items()},
             },
         )
+
+
+def print_self_check(console: object, market: object) -> dict[str, pd.DataFrame]:
+    """Print the member indices against SPY and RSP (see data.selfcheck); returns the tables."""
+    from rich.table import Table
+
+    from counterweight.data.selfcheck import self_check
+    from counterweight.market import Market
+
+    assert isinstance(market, Market)
+    check = self_check(market)
+    for fund, tab in check.tables.items():
+        what = "cap-weighted members" if fund == "SPY" else "issuer-level equal weight"
+        t = Table(
+            title=f"Self-check: {what} vs {fund} ({check.basis} caps, data to {check.data_end})",
+            width=100,
+        )
+        cols = ["year", "index", fund, "gap after fee", "tracking error", "correlation"]
+        if "tracking_error_vs_index" in tab.columns:
+            cols.append("TE vs index level")
+        for c in cols:
+            t.add_column(c, justify="right")
+        for label, r in tab.iterrows():
+            row = [
+                str(label),
+                f"{r['index']:+.2%}",
+                f"{r['fund']:+.2%}",
+                f"{r['gap']:+.2%}",
+                f"{r['tracking_error']:.2%}",
+                f"{r['correlation']:.4f}",
+            ]
+            if "tracking_error_vs_index" in tab.columns:
+                row.append(f"{r['tracking_error_vs_index']:.2%}")
+            t.add_row(*row)
+        console.print(t)  # type: ignore[attr-defined]
+    for miss in check.misses():
+        console.print(f"  target missed: {miss}", highlight=False)  # type: ignore[attr-defined]
+    return check.tables
 
 
 def cap_estimate_check(market: object) -> pd.DataFrame:
@@ -128,7 +177,7 @@ def cap_estimate_check(market: object) -> pd.DataFrame:
     f = market.fundamentals
     if f.empty or "market_cap" not in f.columns:
         return pd.DataFrame()
-    return estimate_error(market.prices_frame(), f)
+    return estimate_error(market.prices_frame(), f, min_days=25)
 
 
 @data_app.command("import")
@@ -137,7 +186,7 @@ def import_(
     kind: Annotated[
         str,
         typer.Option(
-            help="prices | benchmarks | caps | securities | membership | fundamentals | factors",
+            help="prices | benchmarks | caps | securities | membership | fundamentals | factors | float (IWF, index-shares or holdings-with-shares file)",
         ),
     ],
     store: Annotated[

@@ -3,12 +3,14 @@
 * :func:`counterweight.load_sample` — the embedded real dataset as a Market;
 * :mod:`counterweight.data.importers` — readers for the user's CSV/Parquet files;
 * :class:`counterweight.data.store.Store` — the DuckDB store;
-* :func:`market_from_files` — a Market straight from files, without a store.
+* :func:`market_from_files` — a Market straight from files, without a store;
+* :func:`market_from_store` — a Market read back from the store (``Store.market``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from counterweight.market import Market, Provenance
 
@@ -81,4 +83,16 @@ def market_from_files(
     )
 
 
-__all__ = ["market_from_files"]
+def market_from_store(path: str | Path | None = None, **kwargs: Any) -> Market:
+    """Read a Market from the DuckDB store at ``path`` (default store when None), read-only.
+
+    ``kwargs`` go to :meth:`counterweight.data.store.Store.market` (``start``, ``end``,
+    ``cap_method``). A missing store raises :class:`~counterweight.errors.DataUnavailableError`.
+    """
+    from counterweight.data.store import Store
+
+    with Store(path, read_only=True) as store:
+        return store.market(**kwargs)
+
+
+__all__ = ["market_from_files", "market_from_store"]

@@ -34,7 +34,16 @@ import pandas as pd
 from counterweight.errors import DataUnavailableError, InputError
 from counterweight.market import Market, Provenance
 
-KINDS = ("prices", "benchmarks", "caps", "securities", "membership", "fundamentals", "factors")
+KINDS = (
+    "prices",
+    "benchmarks",
+    "caps",
+    "securities",
+    "membership",
+    "fundamentals",
+    "factors",
+    "float",
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickers (id INTEGER PRIMARY KEY, ticker VARCHAR UNIQUE NOT NULL);
@@ -48,6 +57,8 @@ CREATE TABLE IF NOT EXISTS membership (ticker VARCHAR NOT NULL, start DATE NOT N
 CREATE TABLE IF NOT EXISTS fundamentals (date DATE NOT NULL, ticker VARCHAR NOT NULL,
                                          field VARCHAR NOT NULL, value DOUBLE);
 CREATE TABLE IF NOT EXISTS factors (date DATE NOT NULL, factor VARCHAR NOT NULL, value DOUBLE);
+CREATE TABLE IF NOT EXISTS float_factors (date DATE NOT NULL, ticker VARCHAR NOT NULL,
+                                          iwf DOUBLE NOT NULL, source VARCHAR);
 CREATE TABLE IF NOT EXISTS imports (sha256 VARCHAR, kind VARCHAR, file VARCHAR, rows BIGINT,
                                     changed BIGINT, imported_at TIMESTAMP);
 """
@@ -154,6 +165,10 @@ class Store:
             frame = importers.read_membership(p)
         elif kind == "fundamentals":
             frame = importers.read_fundamentals(p)
+        elif kind == "float":  # IWF, index-shares or holdings-with-shares file
+            from counterweight.data.float_factors import read_float_file
+
+            frame = read_float_file(p, shares_outstanding=self.shares_outstanding())
         else:
             frame = importers.read_factors(p)
         if kind == "caps":
@@ -208,6 +223,9 @@ class Store:
             elif kind == "fundamentals":
                 long = frame.melt(id_vars=["date", "ticker"], var_name="field", value_name="value")
                 rows, changed = self._upsert(con, "fundamentals", long, ["date", "ticker", "field"])
+            elif kind == "float":
+                ff = frame[["date", "ticker", "iwf", "source"]]
+                rows, changed = self._upsert(con, "float_factors", ff, ["date", "ticker"])
             elif kind == "factors":
                 long = (
                     frame.rename_axis("date")
@@ -379,6 +397,9 @@ class Store:
             factors = fac_long.pivot(index="date", columns="factor", values="value")
             factors.index = pd.DatetimeIndex(factors.index, name="date")
         bench = self._panel("benchmarks")
+        iwf = self.con.execute("SELECT date, ticker, iwf FROM float_factors").df()
+        if not iwf.empty:
+            iwf["date"] = pd.to_datetime(iwf["date"])
         sources = tuple(
             f"{kind}: {file}"
             for kind, file in self.con.execute(
@@ -409,7 +430,27 @@ class Store:
             factors=factors,
             provenance=prov,
             cap_method=cap_method,
+            float_factors=None if iwf.empty else iwf,
         )
+
+    def shares_outstanding(self) -> pd.Series:
+        """Latest shares outstanding per ticker from the caps table: its shares, else cap / price
+        (the caps' own quoted price, else the stored price on the last date on or before)."""
+        caps = self.con.execute(
+            "SELECT date, ticker, market_cap, shares, price FROM caps ORDER BY date"
+        ).df()
+        caps["date"] = pd.to_datetime(caps["date"])
+        px = self._panel("prices")
+        if not px.empty and len(caps):
+            pos = px.index.searchsorted(caps["date"], side="right") - 1
+            col = px.columns.get_indexer(pd.Index(caps["ticker"]))
+            ok = (pos >= 0) & (col >= 0)
+            stored = np.full(len(caps), np.nan)
+            stored[ok] = px.to_numpy()[pos[ok], col[ok]]
+            caps["price"] = caps["price"].where(caps["price"].notna(), stored)
+        so = caps["shares"].where(caps["shares"].notna(), caps["market_cap"] / caps["price"])
+        caps = caps.assign(so=so).dropna(subset=["so"])
+        return caps.groupby("ticker")["so"].last()
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:

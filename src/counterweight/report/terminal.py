@@ -19,6 +19,7 @@ from rich.text import Text
 from counterweight.report.caveats import caveat_lines, unique_lines
 from counterweight.report.console import LABEL_MIN, fit_table, plain, print_table
 from counterweight.report.main_report import MainReport
+from counterweight.report.valuation_section import terminal_tables
 
 __all__ = ["LABEL_MIN", "fit_table", "print_table", "render"]
 
@@ -356,6 +357,7 @@ def render(rep: MainReport, console: Console | None = None) -> None:
         pairs_table(rep),
         sectors_table(rep),
         valuation_table(rep),
+        *terminal_tables(rep.valuation_overview, rep.as_of, rep.valuation_date),
     ]
     for t in tables:
         if t is not None:
