@@ -68,10 +68,7 @@ def test_bad_import_is_one_line_nonzero_and_store_untouched(tmp_path: Path, writ
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith("error: ") and str(bad) in lines[0] and fragment in lines[0]
-    from counterweight.data.store import Store
-
-    with Store(db, read_only=True) as st:
-        assert st.counts()["prices"] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]  # no store, no lock file
 
 
 def test_unknown_kind_and_missing_store(tmp_path: Path, write_file) -> None:

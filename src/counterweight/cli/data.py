@@ -29,8 +29,11 @@ def info(
         Path | None, typer.Option("--json", help="Also write the coverage as JSON.")
     ] = None,
 ) -> None:
-    """Print coverage: date range, tickers, share of missing values, sources and caveats."""
+    """Print coverage: date range, tickers, share of missing values, suspicious prints, sources
+    and caveats."""
+    import pandas as pd
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from counterweight.data.files import atomic_write_json
@@ -103,6 +106,30 @@ def info(
                 f"{r[6]:+.2%}",
             )
         console.print(t2)
+    flags = _bad_prints(store, market)
+    if flags.empty:
+        console.print("[bold]Suspicious prints[/bold]: none flagged")
+    else:
+        shown = flags.head(MAX_FLAGS_SHOWN)
+        t3 = Table(
+            title=f"Suspicious prints: {len(flags):,} flagged in {flags['ticker'].nunique():,} "
+            "ticker(s)" + (f" (first {len(shown)})" if len(flags) > len(shown) else ""),
+            width=100,
+        )
+        for col in ("ticker", "date", "flag", "previous", "price", "next", "move", "action"):
+            t3.add_column(col, justify="left" if col in ("ticker", "flag", "action") else "right")
+        for r in shown.itertuples(index=False):
+            t3.add_row(
+                escape(str(r.ticker)),
+                str(pd.Timestamp(str(r.date)).date()),
+                str(r.flag),
+                f"{r.previous:.6g}",
+                f"{r.price:.6g}",
+                f"{r.next:.6g}",
+                f"{r.move:+.1%}",
+                str(r.action),
+            )
+        console.print(t3)
     checked = print_self_check(console, market)
     console.print("[bold]Sources[/bold]")
     for s in market.provenance.sources:
@@ -119,11 +146,12 @@ def info(
             json_out,
             {
                 "coverage": cov,
-                "cap_estimate_check": check.astype({"from": str, "to": str}).to_dict(
-                    orient="records"
-                ),
+                "cap_estimate_check": []
+                if check.empty
+                else check.astype({"from": str, "to": str}).to_dict(orient="records"),
                 "provenance": market.provenance.to_dict(),
                 "self_check": {k: v.to_dict(orient="index") for k, v in checked.items()},
+                "bad_prints": flags.astype({"date": str}).to_dict(orient="records"),
             },
         )
 
@@ -166,6 +194,24 @@ def print_self_check(console: object, market: object) -> dict[str, pd.DataFrame]
     return check.tables
 
 
+MAX_FLAGS_SHOWN = 30
+
+
+def _bad_prints(store: Path | None, market: object) -> pd.DataFrame:
+    """Flags recorded in the store at import, else those detected now in the market's prices."""
+    from counterweight.data.quality import detect_bad_prints
+    from counterweight.data.store import Store
+    from counterweight.market import Market
+
+    assert isinstance(market, Market)
+    if store is not None:
+        with Store(store, read_only=True) as st:
+            flags = st.price_flags()
+        return flags.drop(columns=["table", "file"])
+    found = detect_bad_prints(market.prices_frame())
+    return found.assign(action="detected (not imported)")
+
+
 def cap_estimate_check(market: object) -> pd.DataFrame:
     """Out-of-sample error of the cap estimates between consecutive snapshots (see data.caps)."""
     import pandas as pd
@@ -195,20 +241,55 @@ def import_(
             help="DuckDB store (default: $COUNTERWEIGHT_STORE or ~/.local/share/counterweight/counterweight.duckdb)."
         ),
     ] = None,
+    bad_prints: Annotated[
+        str,
+        typer.Option(
+            "--bad-prints",
+            help="Suspicious prices (one-day spikes that reverse, split-like jumps): "
+            "exclude (store them as missing; the default) or keep.",
+        ),
+    ] = "exclude",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
-    """Validate and import files into the store (transactional and idempotent)."""
-    from counterweight.data.store import KINDS, Store
+    """Validate and import files into the store: all files or none (one transaction), idempotent."""
+    from counterweight.data.quality import BAD_PRINT_ACTIONS
+    from counterweight.data.store import KINDS, Store, check_store_path, stage_files
     from counterweight.errors import InputError
 
     if kind not in KINDS:
         raise InputError(f"--kind {kind!r}: expected one of {', '.join(KINDS)}")
-    with Store(store) as st, progress_reporter(len(files), quiet=quiet) as report:
-        for f in files:
-            result = st.import_file(f, kind, progress=report.step)
+    if bad_prints not in BAD_PRINT_ACTIONS:
+        raise InputError(
+            f"--bad-prints {bad_prints!r}: expected one of {', '.join(BAD_PRINT_ACTIONS)}"
+        )
+    check_store_path(store)
+    with progress_reporter(len(files), quiet=quiet) as report:
+        # every file is read and validated before the store is touched: a bad or missing file
+        # creates nothing and changes nothing
+        staged = stage_files(
+            files,
+            kind,
+            bad_prints=bad_prints,
+            progress=report.step,
+            shares_outstanding=lambda: _stored_shares(store),
+        )
+        with Store(store) as st:
+            results = st.write_staged(staged, progress=report.step)
+        for result in results:
             report.done(result.summary())
         if not quiet:
             typer.echo(f"store: {st.path}")
+
+
+def _stored_shares(store: Path | None) -> pd.Series:
+    """Shares outstanding per ticker from an existing store (for index-share float files)."""
+    from counterweight.data.store import Store, default_store_path
+
+    path = store if store is not None else default_store_path()
+    if not Path(path).exists():
+        return pd.Series(dtype=float)
+    with Store(path, read_only=True) as st:
+        return st.shares_outstanding()
 
 
 def register(app: typer.Typer) -> None:

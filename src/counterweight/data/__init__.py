@@ -25,11 +25,14 @@ def market_from_files(
     benchmarks: str | Path | None = None,
     factors: str | Path | None = None,
     cap_method: str = "previous",
+    bad_prints: str = "exclude",
 ) -> Market:
     """Read and validate the given files and assemble a :class:`Market` (no store involved).
 
     Each file is read by its importer (see :mod:`counterweight.data.importers`); bad input
     raises :class:`~counterweight.errors.InputError` naming the file, row and column.
+    Suspicious prints are screened as at import (``bad_prints``: exclude | keep; see
+    :mod:`counterweight.data.quality`) and named in the caveats.
     """
     from counterweight.data import importers
     from counterweight.data.build import build_market
@@ -80,6 +83,7 @@ def market_from_files(
         provenance=prov,
         cap_method=cap_method,
         caps_file=None if caps is None else str(caps),
+        bad_prints=bad_prints,
     )
 
 

@@ -70,6 +70,7 @@ def build_market(
     unpriced_caps: bool = False,
     cap_backfill: bool = False,
     coverage: pd.DataFrame | None = None,
+    bad_prints: str | None = None,
 ) -> Market:
     """A Market from validated frames.
 
@@ -87,9 +88,27 @@ def build_market(
     carries each ticker's first snapshot backwards (a look-ahead, for comparisons only).
     ``coverage``: a precomputed :func:`member_coverage` table for these inputs (the embedded
     sample ships one), else it is computed.
+
+    ``bad_prints`` (``"exclude"`` | ``"keep"``): screen prices and benchmarks for suspicious
+    prints (:mod:`counterweight.data.quality`), exclude or keep them, and say so in the
+    caveats. ``None`` (the default) leaves them as given (the store has screened them already).
     """
     prov = provenance or Provenance()
     prices = prices.sort_index()
+    if bad_prints is not None:  # screen the prices here (the store screens them at import)
+        from counterweight.data.quality import bad_print_caveat, screen_prices
+
+        for label, frame in (("prices", prices), ("benchmarks", benchmarks)):
+            if frame is None or frame.empty:
+                continue
+            screened, flags = screen_prices(frame, bad_prints)
+            note = bad_print_caveat(flags, bad_prints)
+            if note:
+                prov = prov.with_caveats(note if label == "prices" else f"reference ETFs: {note}")
+            if label == "prices":
+                prices = screened
+            else:
+                benchmarks = screened
     tickers = pd.Index(prices.columns)
     sec = securities
     issuer_of: dict[str, str] = {}
