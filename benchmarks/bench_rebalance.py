@@ -123,12 +123,23 @@ def reference_account(
         cash_after - max(min(floor, cash_after), 0.0), 2 * TURNOVER * value - n_.abs().sum()
     )
     spare = max(spare * (1 - 1e-12), 0.0)
-    lost = ((wanted - q) / LOT).where((wanted > 0) & (wanted - q > 0), 0.0)
-    eligible = (lost > 0) & ((q + LOT) * prices >= MIN_TRADE)
-    ranked = lost.where(eligible, -1.0).sort_values(ascending=False, kind="stable")
-    cost = (LOT * prices)[ranked.index].where(eligible[ranked.index], np.inf)
-    take = cost.cumsum() <= spare
-    q[take[take].index] += LOT
+    # round buys up to the nearest lot (never beyond, never one under the minimum), greedily
+    base = np.trunc(wanted / LOT) * LOT
+    frac = (wanted - base) / LOT
+    up = base + LOT
+    eligible = (
+        (wanted > 0)
+        & (wanted * prices >= MIN_TRADE)
+        & (frac >= 0.5)
+        & (q < up)
+        & (up * prices >= MIN_TRADE)
+    )
+    ranked = frac[eligible].sort_values(ascending=False, kind="stable")
+    for name in ranked.index:
+        cost = (up[name] - q[name]) * prices[name]
+        if cost <= spare:
+            spare -= cost
+            q[name] = up[name]
     return x, q
 
 
@@ -146,10 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"book: {a:,} accounts x {h} holdings from {u} tickers ({a * h:,} positions)")
     tickers, prices, shares, cash, target, can_buy, can_sell = make_book(a, h, u)
 
-    best = np.inf
+    best = best_cpu = np.inf
     res = None
     for _ in range(args.reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = rebalance_arrays(
             shares,
             prices,
@@ -163,8 +174,12 @@ def main(argv: list[str] | None = None) -> int:
             can_sell=can_sell,
         )
         best = min(best, time.perf_counter() - t0)
+        best_cpu = min(best_cpu, time.process_time() - c0)
     assert res is not None
-    print(f"kernel  : {best:8.3f} s  = {1e6 * best / a:8.1f} us per account")
+    print(
+        f"kernel  : {best:8.3f} s  = {1e6 * best / a:8.1f} us per account "
+        f"(CPU {best_cpu:.3f} s = {1e6 * best_cpu / a:.1f} us per account)"
+    )
 
     acc, tix = np.nonzero(shares)
     long = pd.DataFrame(
@@ -204,15 +219,16 @@ def main(argv: list[str] | None = None) -> int:
     px = pd.Series(prices, index=tickers)
     tgt = pd.Series(target, index=tickers)
     nb, ns = set(tickers[~can_buy]), set(tickers[~can_sell])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     ref = []
     for i in range(k):
         sh = pd.Series(shares[i], index=tickers)
         ref.append(reference_account(sh, float(cash[i]), px, tgt, nb, ns))
     t_ref = (time.perf_counter() - t0) / k
+    c_ref = (time.process_time() - c0) / k
     print(
-        f"pandas  : {t_ref * 1e6:8.1f} us per account (loop over {k} accounts; "
-        f"x {a:,} accounts = {t_ref * a:8.1f} s)"
+        f"pandas  : {t_ref * 1e6:8.1f} us per account (CPU {c_ref * 1e6:.1f} us; loop over {k} "
+        f"accounts; x {a:,} accounts = {t_ref * a:8.1f} s)"
     )
 
     # agreement on the reference accounts
@@ -237,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"ratio    : kernel is {t_ref * a / best:,.0f}x faster than the pandas loop "
-        f"({t_ref * 1e6:,.0f} vs {1e6 * best / a:,.1f} us per account); api {t_ref * a / t_api:,.0f}x"
+        f"({t_ref * 1e6:,.0f} vs {1e6 * best / a:,.1f} us per account); api {t_ref * a / t_api:,.0f}x; "
+        f"by CPU time {c_ref * a / best_cpu:,.0f}x"
     )
     ok = (
         dx < 1e-9

@@ -176,8 +176,9 @@ def test_errors_are_clear() -> None:
         TradeRules(cash_buffer=1.5)
 
 
-def test_rounding_leftover_is_spent_up_to_one_lot() -> None:
-    """Whole shares: what rounding leaves in cash is less than one share of a buy candidate."""
+def test_rounding_leftover_is_spent_by_rounding_to_the_nearest_share() -> None:
+    """Whole shares: every buy is its exact size rounded down or, cash permitting, to the
+    nearest share, never further up; the cash left cannot buy any rounding-up not taken."""
     rng = np.random.default_rng(2)
     u = 60
     prices = rng.uniform(20, 900, size=u)
@@ -186,10 +187,15 @@ def test_rounding_leftover_is_spent_up_to_one_lot() -> None:
         np.zeros((3, u)), prices, np.array([50_000.0, 250_000.0, 1e6]), raw / raw.sum()
     )
     assert np.all(res.cash_after >= 0)
-    assert np.all(res.cash_after < prices.max())
-    # every buy within one share of its exact (fractional) size
     exact = raw / raw.sum() * res.value[:, None] / prices
-    assert np.all(np.abs(res.shares - exact) < 1 + 1e-9)
+    base = np.floor(exact)
+    up = res.shares == base + 1
+    assert np.all((res.shares == base) | up)
+    assert np.all(exact[up] - base[up] >= 0.5)  # rounded up only when that is the nearest
+    skipped = (res.shares == base) & (exact - base >= 0.5)
+    for a in range(3):  # maximal: no rounding-up not taken fits in the cash left
+        assert np.all(prices[skipped[a]] > res.cash_after[a])
+    np.testing.assert_allclose(res.cash_parts.sum(axis=1), res.cash_after, atol=1e-6)
 
 
 @settings(max_examples=30, deadline=None)

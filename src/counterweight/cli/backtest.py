@@ -165,7 +165,7 @@ def backtest(
         )
         data = tearsheet_data(result, benchmark)
 
-    console = Console(width=100)
+    console = Console()
     d = result.market.dates
     table = Table(
         title=f"Backtest {d[0].date()} .. {d[-1].date()}, {result.schedule}, {cost_bps:g} bps",
@@ -177,7 +177,9 @@ def backtest(
         table.add_column(str(name), justify="right", overflow="fold")
     for key, label, fmt in ROWS:
         table.add_row(label, *[fmt(data.summary.loc[n, key]) for n in names])
-    console.print(table)
+    from counterweight.report.console import print_table
+
+    print_table(console, table)  # the console's width; numbers never cut
     if data.relative_to in data.summary.index:
         console.print(f"Relative figures against {data.relative_to}.", highlight=False)
     if data.etf is not None:
@@ -193,9 +195,13 @@ def backtest(
                 f"{label}: backtest {s:+.2%} a year, ETFs {e:+.2%}, difference {s - e:+.2%}",
                 highlight=False,
             )
-    for c in result.caveats:  # survivorship is stated whenever it applies
+    from rich.markup import escape
+
+    from counterweight.report.caveats import caveat_lines
+
+    for c in caveat_lines(result.caveats):  # survivorship is stated whenever it applies, once
         if "survivorship" in c.lower():
-            console.print(f"[bold yellow]Note:[/bold yellow] {c}", highlight=False)
+            console.print(f"[bold yellow]Note:[/bold yellow] {escape(c)}", highlight=False)
     if html is not None:
         from counterweight.report.tearsheet import write_tearsheet
 

@@ -135,8 +135,12 @@ def info(
     for s in market.provenance.sources:
         console.print(f"  - {s}", highlight=False)
     console.print("[bold]Caveats[/bold]")
-    for c in market.provenance.caveats:
-        console.print(f"  - {c}", highlight=False)
+    from rich.text import Text
+
+    from counterweight.report.caveats import caveat_lines
+
+    for c in caveat_lines(market.provenance.caveats):  # each once
+        console.print(Text(f"  - {c}"))
     if json_out is not None:
         atomic_write_json(
             json_out,

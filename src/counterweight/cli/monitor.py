@@ -13,21 +13,10 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-FORMATS = {
-    "fraction": lambda v: f"{v:.1%}",
-    "spread": lambda v: f"{v:+.2%}",
-    "correlation": lambda v: f"{v:.3f}",
-    "count": lambda v: f"{v:,.0f}",
-    "sessions": lambda v: f"{v:+.0f}",
-    "usd": lambda v: f"${v / 1e9:,.2f}bn",
-}
+from counterweight.report.console import print_table
+from counterweight.report.monitor_text import FORMATS, alert_message, fmt_value
 
-
-def fmt_value(value: Any, unit: str) -> str:
-    """Display a signal value in its unit ('-' for missing)."""
-    if value is None or value != value:
-        return "-"
-    return str(FORMATS.get(unit, lambda v: f"{v:.4g}")(float(value)))
+__all__ = ["FORMATS", "fmt_value", "register"]
 
 
 def _load_market(store: Any, sample: bool, console: Any) -> Any:
@@ -78,7 +67,7 @@ def _dashboard(console: Any, result: Any, alerts: list[Any]) -> None:
             fmt_value(row["max"], unit),
             str(row["since"]),
         )
-    console.print(table)
+    print_table(console, table, markup=True)
     votes = Table(title="Regime votes", width=100, title_justify="left")
     votes.add_column("signal", max_width=34, overflow="ellipsis")
     votes.add_column("value", justify="right")
@@ -97,7 +86,7 @@ def _dashboard(console: Any, result: Any, alerts: list[Any]) -> None:
         votes.add_row(
             v.signal, shown, v.rule, f"[{style}]{v.verdict}[/{style}]" if style else v.verdict
         )
-    console.print(votes)
+    print_table(console, votes, markup=True)
     if alerts:
         g = Table(title="Guardrails", width=100, title_justify="left")
         g.add_column("guardrail", max_width=46, overflow="fold")
@@ -118,7 +107,7 @@ def _dashboard(console: Any, result: Any, alerts: list[Any]) -> None:
                 str(a.run),
                 f"[{st}]{status}[/{st}]" if st else status,
             )
-        console.print(g)
+        print_table(console, g, markup=True)
     shocks = result.signals.shocks
     if not shocks.empty and result.as_of in shocks.index:
         z = shocks.loc[result.as_of]
@@ -154,7 +143,7 @@ def _replay_table(console: Any, events: Any, result: Any, start: str, end: str) 
             fmt_value(e["value"], units.get(e["guardrail"], "fraction")),
             str(e["run"]),
         )
-    console.print(table)
+    print_table(console, table, markup=True)
     fired = (
         events[events["event"] != "cleared"].groupby("guardrail").size() if len(events) else None
     )
@@ -223,7 +212,7 @@ def monitor(
     from counterweight.monitor.flows import load_flows, unclassified_funds
     from counterweight.monitor.webhook import post_json
 
-    console = Console(width=100, quiet=False)
+    console = Console(quiet=False)
     cfg = load_config(config)
     flow_frame = load_flows(flows) if flows is not None else None
     st = Store(store) if store is not None else None
@@ -263,12 +252,14 @@ def monitor(
         if st is not None:
             st.close()
     payload = result.to_dict(alerts)
+    for entry, a in zip(payload["alerts"], alerts, strict=True):
+        entry["message"] = alert_message(a)  # the line printed, for webhooks and logs
     if not quiet:
         _dashboard(console, result, alerts)
     new = [a for a in alerts if a.is_new]
     for a in new:
         console.print(
-            f"[bold red]ALERT[/bold red] {escape(a.guardrail)}: {escape(a.description)}",
+            f"[bold red]ALERT[/bold red] {escape(alert_message(a))}",
             highlight=False,
         )
     if json_out is not None:

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from counterweight.market import Market
     from counterweight.risk.stress import Scenario, StressResult
 
-WIDTH = 100
 DEFAULT_SCENARIOS = ("Mag 7=-0.30", "Information Technology=-0.25", "small caps=+0.10")
 DEFAULT_HISTORICAL = ("April 2025 sell-off",)
 
@@ -104,11 +103,13 @@ def _scenarios(
 def _stress_table(console: Console, results: list[StressResult], portfolios: list[str]) -> None:
     from rich.table import Table
 
+    from counterweight.report.console import print_table
+
     t = Table(title="Stress P&L (fraction of value)", title_justify="left", title_style="bold")
-    t.add_column("scenario", no_wrap=True, max_width=44)
+    t.add_column("scenario", max_width=44, overflow="fold")  # names carry sizes: wrap, never cut
     for p in portfolios:
         t.add_column(p, justify="right", no_wrap=True)
-    parts = portfolios if len(portfolios) <= 2 else []  # keep the table within 100 columns
+    parts = portfolios if len(portfolios) <= 2 else []  # keep the table narrow
     for p in parts:
         t.add_column(f"Mag 7 part ({p})", justify="right", no_wrap=True)
     for r in results:
@@ -122,7 +123,7 @@ def _stress_table(console: Console, results: list[StressResult], portfolios: lis
             )
             cells.append(_pct(v, 2, True))
         t.add_row(r.scenario.name, *cells)
-    console.print(t)
+    print_table(console, t)
     for r in results:
         extra = (
             f"; {len(r.uncovered)} held names absent from that data take the proxy's return"
@@ -250,12 +251,15 @@ def rebalance_cmd(
             ),
         )
 
-    console = Console(width=WIDTH)
+    from counterweight.report.console import print_table
+    from counterweight.report.rebalance_text import cash_share
+
+    console = Console()
     s = result.summary
     n_trades = len(result.trades)
     line = (
         f"{len(s)} account(s), {n_trades} trades, buys {_usd(s['buys'].sum())} USD, sells {_usd(s['sells'].sum())} USD"
-        f" -> {out}"
+        f", {cash_share(result)} -> {out}"
     )
     if quiet:
         console.print(line)
@@ -288,7 +292,10 @@ def rebalance_cmd(
             _pct(row["distance_before"]),
             _pct(row["distance_after"]),
         )
-    console.print(t)
+    print_table(console, t)
+    from counterweight.report.rebalance_text import print_cash_lines
+
+    print_cash_lines(console, result)
     if len(s) > len(shown):
         console.print(f"[dim]... and {len(s) - len(shown)} more accounts (all in {out})[/dim]")
     if len(s) == 1 and n_trades:
@@ -308,7 +315,7 @@ def rebalance_cmd(
                 _pct(r["weight_after"]),
                 _pct(r["target_weight"]),
             )
-        console.print(tt)
+        print_table(console, tt)
     if rev.risk_before is not None and rev.risk_after is not None:
         rt = Table(
             title="Book risk (annual, Ledoit-Wolf)", title_justify="left", title_style="bold"
@@ -321,7 +328,7 @@ def rebalance_cmd(
                 f"{row[c]:.3f}" if is_beta else _pct(row[c]) for c in ("before", "after", "change")
             ]
             rt.add_row(str(label), *cells)
-        console.print(rt)
+        print_table(console, rt)
     if rev.stress:
         _stress_table(console, rev.stress, ["before", "after"])
     bad = rev.violations
@@ -396,7 +403,7 @@ def stress_cmd(
     hist = list(historical) if historical is not None else list(DEFAULT_HISTORICAL)
     scen, notes = _scenarios(market, specs, hist, each, as_of, window, store is None)
     results = [stress(sc, portfolios, securities=market.securities) for sc in scen]
-    console = Console(width=WIDTH)
+    console = Console()
     names = list(portfolios)
     _stress_table(console, results, names)
     for n in notes:

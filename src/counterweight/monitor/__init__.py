@@ -96,11 +96,15 @@ def run_monitor(
     cfg = config or load_config()
     signals = compute_signals(market, cfg, flows)
     date = market.dates[market.date_position(parse_date(as_of, "as-of"))]
+    guardrails = evaluate_all(cfg.guardrails, signals)
+    for h in guardrails:
+        if h.abstains:
+            signals.notes.append(f"guardrail {h.guardrail.name} abstains: {h.unavailable}")
     return MonitorResult(
         as_of=pd.Timestamp(date),
         signals=signals,
         regime=regime_call(signals, cfg, pd.Timestamp(date)),
-        guardrails=evaluate_all(cfg.guardrails, signals),
+        guardrails=guardrails,
         config=cfg,
         provenance=market.provenance,
         regime_history=regime_history(signals, cfg),

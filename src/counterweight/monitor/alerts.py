@@ -13,6 +13,12 @@ one: inactive -> active is a **new** alert (``fired``), active -> active is ``co
 alert), active -> inactive is ``cleared`` (recorded), inactive -> inactive is ``ok``. The whole
 update is one transaction. Runs for an as-of date older than the stored one do not rewrite
 the state (a backfill must not resurrect old alerts); they are reported as ``stale``.
+A guardrail whose signal the data lacks abstains: status ``unavailable``, the stored state is
+left as it is, and the reason is given (:attr:`AlertStatus.note`).
+
+Each status carries what an alert message must name: the guardrail, its signal, the tested
+value, the comparison and threshold, the persistence, and the group the reading is about
+(for the shock signals the group that moved, with its return that day).
 """
 
 from __future__ import annotations
@@ -61,10 +67,21 @@ class AlertStatus:
     comparison: str
     since: pd.Timestamp | None
     run: int
+    signal: str = ""
+    group: str = ""
+    move: float | None = None  # the group's return that day (shock signals)
+    unit: str = ""
+    persistence: int = 1
+    change_over: int = 0
+    note: str = ""  # why it abstains (status "unavailable")
 
     @property
     def is_new(self) -> bool:
         return self.status == "fired"
+
+    @property
+    def abstains(self) -> bool:
+        return self.status == "unavailable"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,7 +95,39 @@ class AlertStatus:
             "threshold": self.threshold,
             "since": None if self.since is None else self.since.date().isoformat(),
             "sessions": self.run,
+            "signal": self.signal,
+            "group": self.group,
+            "group_return": self.move,
+            "unit": self.unit,
+            "persistence": self.persistence,
+            "change_over": self.change_over,
+            "note": self.note,
         }
+
+
+def _status(
+    h: GuardrailHistory, st: dict[str, Any], status: str, since: pd.Timestamp | None
+) -> AlertStatus:
+    g = h.guardrail
+    return AlertStatus(
+        guardrail=g.name,
+        description=g.describe(),
+        severity=g.severity,
+        status=status,
+        active=bool(st["active"]),
+        value=st["value"],
+        threshold=g.threshold,
+        comparison=g.comparison,
+        since=since,
+        run=int(st["run"]),
+        signal=g.signal,
+        group=str(st.get("group") or ""),
+        move=st.get("move"),
+        unit="spread" if g.change_over else h.unit,
+        persistence=g.persistence,
+        change_over=g.change_over,
+        note=h.unavailable,
+    )
 
 
 class AlertBook:
@@ -104,7 +153,8 @@ class AlertBook:
     def update(
         self, histories: Sequence[GuardrailHistory], as_of: pd.Timestamp
     ) -> list[AlertStatus]:
-        """Apply the guardrails' states on ``as_of``; returns one status per guardrail."""
+        """Apply the guardrails' states on ``as_of``; returns one status per guardrail
+        (abstaining guardrails keep their stored state)."""
         prior = self.state()
         now = pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime()
         day = pd.Timestamp(as_of).date()
@@ -116,7 +166,9 @@ class AlertBook:
                 st = h.state_on(pd.Timestamp(as_of))
                 old = prior.get(g.name)
                 was = bool(old["active"]) if old else False
-                if old and old["last_as_of"] is not None and day < old["last_as_of"]:
+                if h.abstains:
+                    status = "unavailable"
+                elif old and old["last_as_of"] is not None and day < old["last_as_of"]:
                     status = "stale"
                 elif st["active"] and not was:
                     status = "fired"
@@ -127,7 +179,7 @@ class AlertBook:
                 else:
                     status = "ok"
                 since = st["since"] if st["active"] else None
-                if status != "stale":
+                if status not in ("stale", "unavailable"):
                     fired_on = day if status == "fired" else (old["fired_on"] if old else None)
                     cleared_on = (
                         day if status == "cleared" else (old["cleared_on"] if old else None)
@@ -151,20 +203,7 @@ class AlertBook:
                             "INSERT INTO monitor_alert_events VALUES (?, ?, ?, ?, ?, ?)",
                             [g.name, status, day, st["value"], g.describe(), now],
                         )
-                out.append(
-                    AlertStatus(
-                        guardrail=g.name,
-                        description=g.describe(),
-                        severity=g.severity,
-                        status=status,
-                        active=bool(st["active"]),
-                        value=st["value"],
-                        threshold=g.threshold,
-                        comparison=g.comparison,
-                        since=since,
-                        run=int(st["run"]),
-                    )
-                )
+                out.append(_status(h, st, status, since))
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
@@ -176,26 +215,16 @@ def statuses_without_store(
     histories: Sequence[GuardrailHistory], as_of: pd.Timestamp
 ) -> list[AlertStatus]:
     """Statuses when no store keeps state: an active guardrail is new only if it became active
-    on the as-of date itself (it fired that session)."""
+    on the as-of date itself (it fired that session); an abstaining one is ``unavailable``."""
     out = []
     for h in histories:
         g = h.guardrail
         st = h.state_on(pd.Timestamp(as_of))
         status = "ok"
-        if st["active"]:
+        if h.abstains:
+            status = "unavailable"
+        elif st["active"]:
             status = "fired" if st["run"] == g.persistence else "continuing"
-        out.append(
-            AlertStatus(
-                g.name,
-                g.describe(),
-                g.severity,
-                status,
-                bool(st["active"]),
-                st["value"],
-                g.threshold,
-                g.comparison,
-                st["since"] if st["active"] else None,
-                int(st["run"]),
-            )
-        )
+        since = st["since"] if st["active"] else None
+        out.append(_status(h, st, status, since))
     return out

@@ -12,7 +12,13 @@ Families (all on the market's trading dates; fractions unless the unit says othe
 * ``concentration.*``: top-10 issuer share, Mag 7 share and the change of the top-10 share over
   21 / 63 sessions;
 * ``flows.*``: 21-session sum of diversified minus cap-weighted fund flows (USD);
-* ``shocks.count``: groups whose daily return exceeds k standard deviations of their own past.
+* ``shocks.count``: groups whose daily return exceeds k standard deviations of their own past;
+  ``shocks.max_z``: the largest such move, |z| in standard deviations, with its group per date.
+
+Each signal names the group it is about (:attr:`Signal.group`, or per date in
+:attr:`Signal.groups` for the shock signals), so an alert can say which. A signal the data
+cannot give (no caps, no benchmark ETFs, no flows CSV) is listed in
+:attr:`SignalSet.unavailable` with the reason; votes and guardrails on it abstain.
 
 Window spreads are differences of compounded returns, ``prod(1 + r_a) - prod(1 + r_b)``.
 A signal's percentile is the share of its observations up to the as-of date that are <= the
@@ -39,6 +45,15 @@ from counterweight.measure.leadership import group_daily_returns, sector_daily_r
 from counterweight.monitor.config import MonitorConfig
 
 MONTH, QUARTER, HALF_YEAR = 21, 63, 126
+MEMBERS = "index members"
+
+CONCENTRATION_SIGNALS = (
+    "concentration.top10_share",
+    "concentration.mag7_share",
+    "concentration.top10_change_1m",
+    "concentration.top10_change_3m",
+)
+"""Signals that need market caps."""
 
 ETF_SPREADS: dict[str, tuple[tuple[str, str], ...]] = {
     "small_vs_large": (("IWM", "SPY"), ("IJR", "IVV")),
@@ -57,6 +72,17 @@ class Signal:
     series: pd.Series
     unit: str = "fraction"
     note: str = ""
+    group: str = ""  # what the signal is about ("Mag 7", "index members", ...)
+    groups: pd.Series | None = None  # per date, when it varies (the group that moved most)
+    moves: pd.Series | None = None  # per date, that group's daily return (shock signals)
+
+    def group_on(self, date: pd.Timestamp) -> str:
+        """The group the reading on ``date`` is about (the last value up to ``date``)."""
+        if self.groups is not None:
+            g = self.groups[self.groups.index <= date].dropna()
+            if len(g):
+                return str(g.iloc[-1])
+        return self.group
 
     def reading(self, as_of: pd.Timestamp | None = None) -> dict[str, Any]:
         """Current value, date and percentile in its own history up to ``as_of``."""
@@ -89,10 +115,14 @@ class SignalSet:
     shocks: pd.DataFrame = field(default_factory=pd.DataFrame)  # date x group: z-scores
     shock_returns: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)  # known signal -> why it is absent
 
     def __getitem__(self, name: str) -> Signal:
         if name not in self.signals:
-            raise DataUnavailableError(f"unknown or unavailable signal '{name}'")
+            why = self.unavailable.get(name)
+            raise DataUnavailableError(
+                f"signal '{name}' unavailable: {why}" if why else f"unknown signal '{name}'"
+            )
         return self.signals[name]
 
     def __contains__(self, name: object) -> bool:
@@ -161,6 +191,7 @@ def compute_signals(
     """Every monitor signal on every date of ``market`` (see the module docstring)."""
     sig: dict[str, Signal] = {}
     notes: list[str] = []
+    unavailable: dict[str, str] = {}
     idx = market.dates
 
     def add(
@@ -169,9 +200,12 @@ def compute_signals(
         values: np.ndarray | pd.Series,
         unit: str = "fraction",
         note: str = "",
+        group: str = MEMBERS,
+        groups: pd.Series | None = None,
+        moves: pd.Series | None = None,
     ) -> None:
         s = pd.Series(np.asarray(values, dtype=np.float64), index=idx, name=name)
-        sig[name] = Signal(name, label, s, unit, note)
+        sig[name] = Signal(name, label, s, unit, note, group, groups, moves)
 
     b = br.breadth_history(
         market, ma_windows=(50, 200), high_low_window=252, participation_window=QUARTER
@@ -205,12 +239,14 @@ def compute_signals(
             f"Mag 7 minus rest, {tag}",
             window_spread(mag, rest, w),
             "spread",
+            group="Mag 7 vs the rest",
         )
     add(
         "rotation.mag7_streak",
         "Sessions Mag 7 ahead (+) / behind (-) over 1m",
         sign_streak(sig["rotation.mag7_vs_rest_1m"].series.to_numpy()),
         "sessions",
+        group="Mag 7 vs the rest",
     )
     ew, cw = daily["Index (equal)"].to_numpy(), daily["Index (cap)"].to_numpy()
     for w, tag in ((MONTH, "1m"), (QUARTER, "3m")):
@@ -218,6 +254,7 @@ def compute_signals(
             f"rotation.ew_minus_cw_{tag}",
             f"Equal minus cap weight, {tag}",
             window_spread(ew, cw, w),
+            group="index, equal vs cap weight",
         )
     for key, pairs in ETF_SPREADS.items():
         got = (
@@ -226,24 +263,39 @@ def compute_signals(
             else None
         )
         if got is None:
-            notes.append(
-                f"rotation.{key}_3m unavailable: none of the ETF pairs {pairs} in the benchmarks"
-            )
+            why = f"none of the ETF pairs {pairs} in the benchmarks"
+            notes.append(f"rotation.{key}_3m unavailable: {why}")
+            unavailable[f"rotation.{key}_3m"] = why
             continue
         label = "Small minus large" if key == "small_vs_large" else "Value minus growth"
-        add(f"rotation.{key}_3m", f"{label} ({got[1]}), 3m", got[0], "spread", note=got[1])
+        add(
+            f"rotation.{key}_3m",
+            f"{label} ({got[1]}), 3m",
+            got[0],
+            "spread",
+            note=got[1],
+            group=got[1],
+        )
 
     if np.isfinite(market.caps).any():
         conc = concentration_history(market, groups=[MAG7], top=(10,), issuer_level=True).measures
         top10 = conc["top10"].to_numpy()
-        add("concentration.top10_share", "Top-10 issuer share", top10)
-        add("concentration.mag7_share", "Mag 7 share", conc[MAG7.name])
+        add("concentration.top10_share", "Top-10 issuer share", top10, group="top 10 issuers")
+        add("concentration.mag7_share", "Mag 7 share", conc[MAG7.name], group="Mag 7")
         for w, tag in ((MONTH, "1m"), (QUARTER, "3m")):
             ch = np.full(len(top10), np.nan)
             ch[w:] = top10[w:] - top10[:-w]
-            add(f"concentration.top10_change_{tag}", f"Change in top-10 share, {tag}", ch, "spread")
+            add(
+                f"concentration.top10_change_{tag}",
+                f"Change in top-10 share, {tag}",
+                ch,
+                "spread",
+                group="top 10 issuers",
+            )
     else:
         notes.append("concentration signals unavailable: the market has no caps")
+        for name in CONCENTRATION_SIGNALS:
+            unavailable[name] = "the market has no caps"
 
     if flows is not None:
         from counterweight.monitor.flows import classify_flows
@@ -253,15 +305,49 @@ def compute_signals(
         first = pd.DatetimeIndex(flows["date"]).min()
         net[idx < first] = np.nan
         add(
-            "flows.diversified_minus_cap_1m", "Diversified minus cap-weighted flows, 1m", net, "usd"
+            "flows.diversified_minus_cap_1m",
+            "Diversified minus cap-weighted flows, 1m",
+            net,
+            "usd",
+            group="diversified vs cap-weighted funds",
         )
+    else:
+        unavailable["flows.diversified_minus_cap_1m"] = "no flows CSV given (--flows)"
 
     groups = daily[["Mag 7 (cap)", "Rest (cap)", "Index (cap)", "Index (equal)"]].copy()
     groups.columns = ["Mag 7", "Rest", "Index (cap)", "Index (equal)"]
     if market.securities["sector"].notna().any() and np.isfinite(market.caps).any():
         groups = groups.join(sector_daily_returns(market, "cap"))
     z = shock_zscores(groups, config.shock_lookback, config.shock_min_history)
-    shocked = (z.abs() > config.shock_k).sum(axis=1).astype(np.float64)
-    shocked[z.notna().sum(axis=1) == 0] = np.nan
-    add("shocks.count", f"Groups moving > {config.shock_k:g} sd", shocked, "count")
-    return SignalSet(sig, shocks=z, shock_returns=groups, notes=notes)
+    az = z.abs()
+    hit = az > config.shock_k
+    shocked = hit.sum(axis=1).astype(np.float64)
+    none = z.notna().sum(axis=1) == 0
+    shocked[none] = np.nan
+    which = pd.Series(
+        [", ".join(map(str, z.columns[row])) for row in hit.to_numpy()], index=idx, dtype=object
+    ).where(shocked > 0)
+    add(
+        "shocks.count",
+        f"Groups moving > {config.shock_k:g} sd",
+        shocked,
+        "count",
+        group="Mag 7, rest, index and sectors",
+        groups=which,
+    )
+    top = az.fillna(-1.0).to_numpy().argmax(axis=1) if az.shape[1] else np.zeros(len(idx), int)
+    rows = np.arange(len(idx))
+    largest = pd.Series(np.asarray(z.columns)[top] if az.shape[1] else "", index=idx, dtype=object)
+    move = (
+        groups.to_numpy(dtype=np.float64)[rows, top] if az.shape[1] else np.full(len(idx), np.nan)
+    )
+    add(
+        "shocks.max_z",
+        "Largest group move, |z| in sd of its past year",
+        az.max(axis=1).where(~none),
+        "sd",
+        group="Mag 7, rest, index and sectors",
+        groups=largest.where(~none),
+        moves=pd.Series(move, index=idx).where(~none),
+    )
+    return SignalSet(sig, shocks=z, shock_returns=groups, notes=notes, unavailable=unavailable)

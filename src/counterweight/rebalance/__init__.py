@@ -2,6 +2,7 @@
 cash buffer, restricted lists, pre-trade compliance, many accounts at once."""
 
 from counterweight.rebalance.engine import (
+    CASH_PARTS,
     Rebalance,
     TradeArrays,
     TradeRules,
@@ -17,6 +18,7 @@ from counterweight.rebalance.turnover import (
 )
 
 __all__ = [
+    "CASH_PARTS",
     "Rebalance",
     "TradeArrays",
     "TradeRules",

@@ -10,10 +10,15 @@ Pipeline per account (vectorised over accounts as rows of (A, U) arrays):
 4. :func:`~counterweight.rebalance.turnover.limit_trades`: cash moves to the buffer as far
    as the limits allow (sell-only: every wanted sell), then the trades nearest to d with
    one-way turnover <= limit.
-5. shares (sells as fractions of the position), minimum trade, lots (toward zero), minimum
-   trade again, then buys shrunk so cash never falls below min(buffer, cash + sells) >= 0,
-   then the cash rounding left is spent one lot at a time on the buys that lost the most of
-   a lot (within cash, turnover and minimum trade).
+5. shares (sells as fractions of the position), minimum trade (a trade under it is dropped),
+   lots (toward zero), minimum trade again, then buys shrunk so cash never falls below
+   min(buffer, cash + sells) >= 0, then the cash rounding left rounds buys up to their nearest
+   lot (never beyond it, never a trade under the minimum; within cash and turnover).
+
+The cash left is split exactly into its causes (:data:`CASH_PARTS`, USD per account): the
+buffer, the part of the account the target leaves uninvested, the limits (turnover,
+restrictions, names without a price), trades dropped under the minimum, whole-share rounding
+and buys trimmed to keep cash at its floor; the parts sum to the cash after the trades.
 
 Prices are the holdings file's price column where given, else the market's last total-return
 price (an adjusted close: for a recent as-of date it equals the traded price up to later
@@ -36,6 +41,23 @@ from counterweight.rebalance.lots import drop_small, fit_cash, round_lots, top_u
 from counterweight.rebalance.turnover import limit_trades
 
 Mode = Literal["both", "sell_only", "buy_only"]
+
+CASH_PARTS = ("buffer", "untargeted", "limits", "min_trade", "lots", "cash_floor")
+"""Causes of the cash left after the trades (columns of :attr:`TradeArrays.cash_parts`), USD:
+
+* ``buffer``: the cash buffer, buffer x value;
+* ``untargeted``: what a target summing to less than 1 - buffer leaves in cash;
+* ``limits``: cash the turnover limit, restricted or unpriced names and the mode (sell-only)
+  keep (or, when negative, the cash they prevent raising), in the exact (fractional) solution;
+* ``min_trade``: the exact trades dropped for being under the minimum (before or after
+  rounding down), net (dropped buys leave cash, dropped sells keep it invested);
+* ``lots``: whole-share rounding of the trades kept (rounding down leaves cash, rounding up
+  to the nearest lot spends it);
+* ``cash_floor``: buys trimmed so that cash stays at or above its floor.
+
+Name by name against the exact trades: a dropped trade counts whole under ``min_trade``; a
+kept trade's trim under ``cash_floor`` and the rest of its gap under ``lots``.
+"""
 
 
 @dataclass(frozen=True)
@@ -98,6 +120,8 @@ class TradeArrays:
     cash_before: np.ndarray  # (A,) USD
     cash_after: np.ndarray  # (A,) USD
     turnover_limited: np.ndarray  # (A,) one-way turnover of the continuous solution
+    cash_parts: np.ndarray  # (A, len(CASH_PARTS)) causes of cash_after, USD; rows sum to it
+    dropped: np.ndarray  # (A,) wanted trades dropped under the minimum trade
 
 
 def rebalance_arrays(
@@ -145,19 +169,44 @@ def rebalance_arrays(
         net = np.full(a, -np.inf)
     tau = np.inf if turnover is None else float(turnover)
     x = limit_trades(d, tau, net)
-    q = trade_shares(x, w0, q0, px, safe_v)
-    wanted = np.where(q > 0, q, 0.0)
-    q = drop_small(q, px, min_trade)
-    q = round_lots(q, q0, lot)
-    q = drop_small(q, px, min_trade)
-    q = fit_cash(q, px, c0, cash_buffer * value, lot)
-    q = drop_small(q, px, min_trade)
-    if lot > 0:  # spend what rounding left on the buys nearest their next lot
+    q_exact = trade_shares(x, w0, q0, px, safe_v)
+    wanted = np.where(q_exact > 0, q_exact, 0.0)
+
+    def usd(qq: np.ndarray) -> np.ndarray:
+        return np.where(qq != 0, qq * px, 0.0)
+
+    q1 = drop_small(q_exact, px, min_trade)
+    q2 = round_lots(q1, q0, lot)
+    q3 = drop_small(q2, px, min_trade)
+    q4 = drop_small(fit_cash(q3, px, c0, cash_buffer * value, lot), px, min_trade)
+    q = q4
+    if lot > 0:  # spend what rounding left: buys up to their nearest lot, never beyond
         q = top_up(
             q, wanted, px, _spare(q, px, c0, cash_buffer * value, tau, value), lot, min_trade
         )
-    notional = np.where(q != 0, q * px, 0.0)
+    notional = usd(q)
     cash_after = c0 - notional.sum(axis=1)
+    # causes of the cash left, name by name against the exact (fractional) trades
+    under = ((q_exact != 0) & (q1 == 0)) | ((q2 != 0) & (q3 == 0))
+    dropped_mask = under & (q == 0)
+    exact_usd = usd(q_exact)
+    c_exact = c0 - exact_usd.sum(axis=1)
+    live = value > 0
+    buffer_usd = np.where(live, cash_buffer * value, 0.0)
+    untargeted = np.where(live, (1.0 - cash_buffer - invest) * value, 0.0)
+    min_part = np.where(dropped_mask, exact_usd, 0.0).sum(axis=1)
+    floor_part = np.where(dropped_mask, 0.0, usd(q3) - usd(q4)).sum(axis=1)
+    parts = np.column_stack(
+        [
+            buffer_usd,
+            untargeted,
+            c_exact - buffer_usd - untargeted,
+            min_part,
+            cash_after - c_exact - min_part - floor_part,
+            floor_part,
+        ]
+    )
+    dropped = dropped_mask.sum(axis=1)
     w1 = (mv + notional) / safe_v[:, None]
     return TradeArrays(
         shares=q,
@@ -169,6 +218,8 @@ def rebalance_arrays(
         cash_before=c0,
         cash_after=cash_after,
         turnover_limited=0.5 * np.abs(x).sum(axis=1),
+        cash_parts=parts,
+        dropped=np.asarray(dropped),
     )
 
 
@@ -197,6 +248,8 @@ class Rebalance:
     ``trades``: long frame (account, ticker, side, shares, price, notional, weight_before,
     weight_after, target_weight), only non-zero trades. ``summary``: one row per account.
     ``weights_before`` / ``weights_after`` / ``target``: accounts x tickers (cash excluded).
+    ``cash_parts``: accounts x :data:`CASH_PARTS`, the causes of the cash left (USD; each row
+    sums to ``summary["cash_after"]``).
     """
 
     trades: pd.DataFrame
@@ -208,6 +261,7 @@ class Rebalance:
     rules: TradeRules
     price_source: str = ""
     notes: tuple[str, ...] = ()
+    cash_parts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def for_account(self, account: str) -> pd.DataFrame:
         """The trade list of one account."""
@@ -377,7 +431,7 @@ def _package(
         }
     )
     buys = np.where(res.notional > 0, res.notional, 0.0).sum(axis=1)
-    sells = -np.where(res.notional < 0, res.notional, 0.0).sum(axis=1)
+    sells = np.where(res.notional < 0, -res.notional, 0.0).sum(axis=1)
     safe_v = np.where(res.value > 0, res.value, np.nan)
     summary = pd.DataFrame(
         {
@@ -392,6 +446,7 @@ def _package(
             "distance_after": 0.5 * np.abs(res.weights_after - res.target).sum(axis=1),
             "cash_weight_after": res.cash_after / safe_v,
             "buffer_met": res.cash_after >= rules.cash_buffer * res.value - 1e-6,
+            "dropped_min_trade": res.dropped,
         },
         index=pd.Index(accounts.astype(str), name="account"),
     )
@@ -405,6 +460,7 @@ def _package(
         prices=pd.Series(px[0] if len(accounts) else np.full(len(tickers), np.nan), index=tickers),
         rules=rules,
         price_source=source,
+        cash_parts=pd.DataFrame(res.cash_parts, index=idx, columns=pd.Index(CASH_PARTS)),
     )
 
 

@@ -1,8 +1,11 @@
 """From trade weights to share counts: sells as fractions of holdings, lots, minimum trade,
-and a final pass that keeps cash at or above its floor. Vectorised over (accounts, tickers).
+a pass that keeps cash at or above its floor, and a last pass that rounds buys up to the
+nearest lot with the cash left. Vectorised over (accounts, tickers).
 
-Every step here only shrinks a trade toward zero (or drops it), so turnover after rounding is
-never above the turnover before rounding, and no sell exceeds the shares held.
+Every step but the last only shrinks a trade toward zero (or drops it); the last adds at most
+one lot to a buy whose exact size is at least half a lot above its rounded-down size, within
+the cash and turnover left. So no sell exceeds the shares held, the turnover limit holds, and
+no trade under the minimum is ever rounded up into one.
 """
 
 from __future__ import annotations
@@ -81,25 +84,44 @@ def top_up(
     lot: float,
     min_trade: float = 0.0,
 ) -> np.ndarray:
-    """Spend what rounding left: add one lot to the buys that lost the most of a lot.
+    """Spend what rounding left by rounding buys up to the nearest lot, never beyond it.
 
     ``wanted``: the buys before rounding (shares); ``budget`` (A,): USD that may still be
-    spent (cash above the floor, and turnover room). Candidates are buys with
-    wanted - q > 0, ranked by the fraction of a lot they lost; the longest prefix of that
-    ranking whose cumulative cost fits the budget gets +1 lot each. Every buy stays within
-    one lot of its wanted size, cash and turnover stay within their limits.
+    spent (cash above the floor, and turnover room). A buy is a candidate when its exact size
+    meets the minimum (``wanted * price >= min_trade``: a trade under the minimum is dropped,
+    never rounded up) and rounding up is rounding to the nearest lot: with
+    ``base = trunc(wanted / lot) * lot``, ``wanted - base >= lot / 2``, so the rounded buy
+    ``base + lot`` overshoots its exact size by no more than rounding down would fall short.
+    Candidates are taken greedily, the largest fraction of a lot first, each when its cost
+    ``(base + lot - q) * price`` still fits the account's remaining budget; every buy ends
+    within half a lot above its exact size, and cash and turnover stay within their limits.
     """
     if lot <= 0:
         return q
-    cost = lot * prices
-    lost = np.where((wanted > 0) & (wanted - q > 0) & np.isfinite(cost), (wanted - q) / lot, 0.0)
-    eligible = (lost > 0) & ((q + lot) * prices >= min_trade)
-    score = np.where(eligible, lost, -1.0)
-    order = np.argsort(-score, axis=1, kind="stable")
-    rows = np.arange(q.shape[0])[:, None]
-    ranked_cost = np.where(eligible[rows, order], cost[rows, order], np.inf)
-    cum = np.cumsum(ranked_cost, axis=1)
-    take_ranked = cum <= budget[:, None]
-    take = np.zeros_like(eligible)
-    take[rows, order] = take_ranked
-    return np.where(take, q + lot, q)
+    with np.errstate(invalid="ignore"):
+        base = np.trunc(wanted / lot) * lot
+        frac = (wanted - base) / lot
+        up = base + lot
+        cost = (up - q) * prices
+        eligible = (
+            (wanted > 0)
+            & np.isfinite(cost)
+            & (wanted * prices >= min_trade)
+            & (frac >= 0.5)
+            & (q < up)
+            & (up * prices >= min_trade)
+        )
+    n_max = int(eligible.sum(axis=1).max()) if eligible.size else 0
+    if n_max == 0:
+        return q
+    order = np.argsort(np.where(eligible, -frac, 1.0), axis=1, kind="stable")
+    rows = np.arange(q.shape[0])
+    left = np.asarray(budget, dtype=np.float64).copy()
+    out = q.copy()
+    for j in range(n_max):  # greedy over the ranked candidates, all accounts at once
+        col = order[:, j]
+        c = cost[rows, col]
+        take = eligible[rows, col] & (c <= left)
+        left = np.where(take, left - c, left)
+        out[rows[take], col[take]] = up[rows[take], col[take]]
+    return out

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from counterweight.report.caveats import unique_lines
 from counterweight.report.html import Section
 from counterweight.report.main_report import MainReport
 from counterweight.report.terminal import MEASURE_LABELS, num, pct, txt
@@ -264,19 +265,45 @@ def contributions_section(rep: MainReport) -> Section:
     fig2.update_layout(
         xaxis={"tickformat": ".1%"}, yaxis={"tickformat": ""}, height=420, hovermode="closest"
     )
-    groups = pd.DataFrame(
-        {"contribution": [pct(v, 2, True) for v in rep.contributions_groups]},
-        index=pd.Index([str(i) for i in rep.contributions_groups.index], name="group"),
-    )
+    total = pct(rep.contribution_total, 2, True)
+
+    def _frame(series: pd.Series, first: str, with_total: bool) -> pd.DataFrame:
+        rows = [(str(i), pct(v, 2, True)) for i, v in series.items()]
+        if with_total:
+            rows.append(("index return", total))
+        return pd.DataFrame(
+            {"contribution": [v for _, v in rows]},
+            index=pd.Index([k for k, _ in rows], name=first),
+        )
+
+    tables = [
+        (
+            "By group: Mag 7 + rest sum to the index return",
+            _frame(rep.contributions_groups, "group", True),
+        ),
+        (
+            "By sector: sectors sum to the index return",
+            _frame(rep.contributions_sectors, "sector", True),
+        ),
+    ]
+    if len(rep.contributions_custom):
+        tables.append(
+            (
+                "Custom groups (may overlap: not additive)",
+                _frame(rep.contributions_custom, "group", False),
+            )
+        )
     return Section(
         title="Who drove the index",
         intro=(
-            f"Index return {pct(rep.contribution_total, 2, True)} over {w.label}. Each name's daily "
+            f"Index return {total} over {w.label}. Each name's daily "
             "contribution (previous-close weight x return) is scaled by the index's growth to the "
-            "previous close, so contributions add up exactly to the compounded index return."
+            "previous close, so the names' contributions add up exactly to the compounded index "
+            "return; so do the sectors' and Mag 7 plus the rest, which partition the index. "
+            "Custom groups may overlap and do not add up."
         ),
         figures=[fig, fig2],
-        tables=[("Contribution by group", groups)],
+        tables=tables,
         anchor="contributions",
     )
 
@@ -387,7 +414,7 @@ def main_sections(rep: MainReport) -> list[Section]:
     for optional in (sectors_section(rep), valuation_section(rep), *later):
         if optional is not None:
             sections.append(optional)
-    notes = [*rep.skipped_windows, *rep.notes]
+    notes = unique_lines([*rep.skipped_windows, *rep.notes])
     if notes:
         from html import escape
 

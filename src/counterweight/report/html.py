@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from counterweight.market import Provenance
+from counterweight.report.caveats import caveat_lines
 
 CSS = """
 body{font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
@@ -104,7 +105,7 @@ def render_html(
         parts.append(f"<section{anchor}>{''.join(body)}</section>")
     if provenance is not None:
         src = "".join(f"<li>{html.escape(s)}</li>" for s in provenance.sources)
-        cav = "".join(f"<li>{html.escape(c)}</li>" for c in provenance.caveats)
+        cav = "".join(f"<li>{html.escape(c)}</li>" for c in caveat_lines(provenance.caveats))
         parts.append(
             '<section class="caveats"><h2>Data and caveats</h2>'
             f"<p>Data: {html.escape(provenance.name)}, as of "

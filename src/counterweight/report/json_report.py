@@ -73,11 +73,15 @@ def report_to_dict(rep: MainReport, *, histories: bool = True) -> dict[str, Any]
         "contributions": {
             "window": rep.contribution_window.to_dict(),
             "method": "daily previous-close cap weights x daily returns, each day scaled by the "
-            "index growth to the previous close; sums exactly to the index return",
+            "index growth to the previous close; the names' contributions sum exactly to the "
+            "index return",
             "index_return": _scalar(rep.contribution_total),
             "top": _records(rep.contributions_top),
             "by_group": _series(rep.contributions_groups),
             "by_sector": _series(rep.contributions_sectors),
+            "custom_groups": _series(rep.contributions_custom),
+            "additive": "by_group (Mag 7 and Rest) and by_sector each partition the index and "
+            "sum to index_return; custom_groups may overlap and are not additive",
         },
         "sector_returns": _records(rep.sector_returns),
         "valuation": None

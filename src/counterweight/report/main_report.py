@@ -72,8 +72,8 @@ class MainReport:
     contribution_window: Window
     contribution_total: float
     contributions_top: pd.DataFrame  # issuer -> name, contribution, return share
-    contributions_groups: pd.Series
-    contributions_sectors: pd.Series
+    contributions_groups: pd.Series  # Mag 7 and Rest: a partition, sums to contribution_total
+    contributions_sectors: pd.Series  # GICS sectors (+ Unclassified): a partition, sums too
     sector_returns: pd.DataFrame  # sector x [members cap, members equal, SPDR, EW ETF]
     rolling_relative: pd.Series
     etf_growth: pd.DataFrame
@@ -84,6 +84,9 @@ class MainReport:
     long_run_summary: pd.DataFrame | None = None
     long_run_label: str = ""
     notes: list[str] = field(default_factory=list)
+    contributions_custom: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    """Custom groups' contributions: groups may overlap each other and the Mag 7, so these do
+    not add up to the index return (shown apart, labelled as not additive)."""
 
 
 def _member_window_row(daily: pd.DataFrame, window: Window) -> pd.Series:
@@ -198,8 +201,9 @@ def build_report(
         index=top_c.index,
     )
     by_group = contributions_by(contrib, group_labels(m, [MAG7]))
-    for g in custom:
-        by_group[g.name] = float(contrib[g.mask(m)].sum())
+    by_custom = pd.Series(
+        {g.name: float(contrib[g.mask(m)].sum()) for g in custom}, dtype=float, name="contribution"
+    )
     by_sector = contributions_by(contrib, m.securities["sector"], other="Unclassified")
 
     sec_cap = sector_daily_returns(m, "cap")
@@ -296,6 +300,7 @@ def build_report(
         contributions_top=contributions_top,
         contributions_groups=by_group,
         contributions_sectors=by_sector,
+        contributions_custom=by_custom,
         sector_returns=sec_ret,
         rolling_relative=rel,
         etf_growth=etf_growth,

@@ -131,11 +131,15 @@ def monitor_sections(result: Any, alerts: list[Any] | None = None) -> list[Secti
         ),
     ]
     if alerts:
-        frame = pd.DataFrame([a.to_dict() for a in alerts]).set_index("guardrail")
+        from counterweight.report.monitor_text import alert_message
+
+        frame = pd.DataFrame(
+            [{**a.to_dict(), "message": alert_message(a)} for a in alerts]
+        ).set_index("guardrail")
         sections[0].tables.append(
             (
                 "Guardrails",
-                frame[["description", "value", "comparison", "threshold", "sessions", "status"]],
+                frame[["description", "message", "sessions", "status"]],
             )
         )
     return sections

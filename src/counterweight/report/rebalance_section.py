@@ -9,6 +9,7 @@ import pandas as pd
 
 from counterweight.rebalance.review import RebalanceReview
 from counterweight.report.html import Section
+from counterweight.report.rebalance_text import cash_frame, cash_lines
 
 TOP = 25
 
@@ -44,10 +45,14 @@ def rebalance_sections(rev: RebalanceReview) -> list[Section]:
     accounts = s[["value", "trades", "buys", "sells", "cash_after"]].copy()
     for col in ("turnover", "distance_before", "distance_after", "cash_weight_after"):
         accounts[col] = s[col].map(lambda v: f"{100 * v:.2f}%")
+    if len(res.cash_parts):
+        accounts = accounts.join(cash_frame(res))
+    if "dropped_min_trade" in s:
+        accounts["trades dropped (min trade)"] = s["dropped_min_trade"]
     summary_intro = (
         f"{len(s)} account(s), {len(res.trades)} trades; buys {s['buys'].sum():,.0f} USD, sells "
         f"{s['sells'].sum():,.0f} USD. Distance = half the sum of |weight - target|. Prices: "
-        f"{res.price_source}."
+        f"{res.price_source}. " + " ".join(f"{line}." for line in cash_lines(res, 1))
     )
     tables = [("Accounts (USD; percent of account value)", accounts.head(200))]
     if len(res.trades):

@@ -1,6 +1,9 @@
-"""Terminal rendering of the main report: rich tables that fit 100 columns.
+"""Terminal rendering of the main report: rich tables that fit the terminal's width.
 
 Formats the numbers of a :class:`~counterweight.report.main_report.MainReport`; computes none.
+Width: the console's own (rich's default: the terminal's width, or ``COLUMNS``; 80 when output
+is not a terminal); tables go through :func:`~counterweight.report.console.print_table`, so no
+number is cut and no text is read as rich markup.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ from typing import Any
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from counterweight.report.caveats import caveat_lines, unique_lines
+from counterweight.report.console import LABEL_MIN, fit_table, plain, print_table
 from counterweight.report.main_report import MainReport
 from counterweight.report.valuation_section import terminal_tables
 
-WIDTH = 100
+__all__ = ["LABEL_MIN", "fit_table", "print_table", "render"]
 
 
 def pct(x: Any, digits: int = 1, signed: bool = False) -> str:
@@ -59,7 +65,14 @@ MEASURE_LABELS = {
 
 
 def _table(title: str, *columns: str, first_width: int | None = None) -> Table:
-    t = Table(title=title, title_justify="left", title_style="bold", width=None, pad_edge=False)
+    t = Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        width=None,
+        min_width=min(len(title), 60),
+        pad_edge=False,
+    )
     for i, c in enumerate(columns):
         if i == 0:
             t.add_column(c, no_wrap=True, max_width=first_width)
@@ -222,15 +235,28 @@ def contributions_tables(rep: MainReport) -> list[Table]:
             pct(row["contribution"], 2, True),
             pct(row["share_of_return"], 0),
         )
-    g = _table(
-        "By group and by sector (sums to the index return)", "group / sector", "contribution"
-    )
-    for name, v in rep.contributions_groups.items():
-        g.add_row(str(name), pct(v, 2, True))
-    g.add_section()
-    for name, v in rep.contributions_sectors.items():
-        g.add_row(str(name), pct(v, 2, True))
-    return [t, g]
+    total = pct(rep.contribution_total, 2, True)
+    out = [t]
+    for title, first, series in (
+        ("By group: Mag 7 + rest sum to the index return", "group", rep.contributions_groups),
+        ("By sector: sectors sum to the index return", "sector", rep.contributions_sectors),
+    ):
+        g = _table(title, first, "contribution")
+        for name, v in series.items():
+            g.add_row(str(name), pct(v, 2, True))
+        g.add_section()
+        g.add_row("index return", total)
+        out.append(g)
+    if len(rep.contributions_custom):
+        c = _table(
+            "Custom groups (may overlap: not additive)",
+            "group",
+            "contribution",
+        )
+        for name, v in rep.contributions_custom.items():
+            c.add_row(str(name), pct(v, 2, True))
+        out.append(c)
+    return out
 
 
 def pairs_table(rep: MainReport) -> Table:
@@ -310,13 +336,15 @@ def valuation_table(rep: MainReport) -> Table | None:
 
 
 def render(rep: MainReport, console: Console | None = None) -> None:
-    """Print the whole report."""
-    con = console or Console(width=WIDTH)
-    con.print(f"[bold]{rep.title}[/bold]")
+    """Print the whole report (width: the console's; a new console takes the terminal's)."""
+    con = console or Console()
+    con.print(plain(rep.title, style="bold"))
     con.print(
-        f"{rep.provenance.name}: {rep.start.date()} to {rep.as_of.date()}, "
-        f"{int(rep.concentration.measures['n_names'].iloc[-1])} names on the last date ({rep.level} level)",
-        highlight=False,
+        plain(
+            f"{rep.provenance.name}: {rep.start.date()} to {rep.as_of.date()}, "
+            f"{int(rep.concentration.measures['n_names'].iloc[-1])} names on the last date "
+            f"({rep.level} level)"
+        )
     )
     tables: list[Table | None] = [
         concentration_table(rep),
@@ -334,14 +362,14 @@ def render(rep: MainReport, console: Console | None = None) -> None:
     for t in tables:
         if t is not None:
             con.print()
-            con.print(t)
+            print_table(con, t)
     notes = [*rep.skipped_windows, *rep.notes]
     if notes:
         con.print()
-        con.print("[bold]Notes[/bold]")
-        for n in notes:
-            con.print(f"  - {n}", highlight=False)
+        con.print(Text("Notes", style="bold"))
+        for n in unique_lines(notes):
+            con.print(plain(f"  - {n}"))
     con.print()
-    con.print("[bold]Data caveats[/bold]")
-    for c in rep.provenance.caveats:
-        con.print(f"  - {c}", highlight=False)
+    con.print(Text("Data caveats", style="bold"))
+    for c in caveat_lines(rep.provenance.caveats):
+        con.print(plain(f"  - {c}"))
