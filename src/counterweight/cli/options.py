@@ -144,7 +144,9 @@ def check_number(
     x = float(value)
     unit = f" {what}" if what else ""
     if lo is not None and hi is not None:
-        rng = f"{'above' if lo_open else 'at least'} {lo:g} and at most {hi:g}{unit}"
+        rng = (
+            f"above {lo:g} and at most {hi:g}{unit}" if lo_open else f"from {lo:g} to {hi:g}{unit}"
+        )
     elif lo is not None:
         rng = f"{'above' if lo_open else 'at least'} {lo:g}{unit}"
     else:
@@ -281,7 +283,12 @@ def group_callback(param: typer.CallbackParam, value: list[str] | None) -> list[
         try:
             g = parse_group_spec(spec)
         except ConfigError as exc:
-            raise ConfigError(str(exc).replace("--group", option_name(param), 1)) from None
+            msg = str(exc)
+            if msg.startswith("--group"):
+                msg = msg.replace("--group", option_name(param), 1)
+            else:
+                msg = f"{option_name(param)} {_show(spec)}: {msg}"
+            raise ConfigError(msg) from None
         if g.name.lower() in seen:
             raise ConfigError(f"{option_name(param)} {_show(spec)}: basket '{g.name}' given twice")
         seen.add(g.name.lower())
@@ -345,6 +352,8 @@ def output_callback(param: typer.CallbackParam, value: Path | None) -> Path | No
     from counterweight.data.files import check_output_path
     from counterweight.errors import OutputError
 
+    if str(value) in ("", "."):  # typer reads '' as the path '.'
+        raise ConfigError(f"{option_name(param)}: expected a file path, got '' or '.'")
     try:
         check_output_path(value)
     except OutputError as exc:

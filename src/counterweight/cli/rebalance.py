@@ -16,6 +16,7 @@ from counterweight.cli.options import (
     check_tickers,
     date_callback,
     historical_callback,
+    int_callback,
     number_callback,
     output_callback,
     output_dir_callback,
@@ -428,14 +429,28 @@ def stress_cmd(
         bool,
         typer.Option("--each", help="Shock every group member (default: the cap-weighted basket)."),
     ] = False,
-    as_of: Annotated[str | None, typer.Option("--as-of")] = None,
-    window: Annotated[int, typer.Option(help="Days of returns for the covariance.")] = 252,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Date YYYY-MM-DD within the data.", callback=date_callback),
+    ] = None,
+    window: Annotated[
+        int,
+        typer.Option(
+            help="Days of returns for the covariance (20..5000).",
+            callback=int_callback(20, 5000, "days"),
+        ),
+    ] = 252,
     store: Annotated[
         Path | None,
         typer.Option(help="DuckDB store instead of the embedded sample.", callback=store_callback),
     ] = None,
     json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write P&L by scenario, group and sector as JSON.")
+        Path | None,
+        typer.Option(
+            "--json",
+            help="Write P&L by scenario, group and sector as JSON.",
+            callback=output_callback,
+        ),
     ] = None,
 ) -> None:
     """P&L of the index and your portfolio under shocks and historical replays."""
