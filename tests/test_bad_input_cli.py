@@ -596,10 +596,31 @@ def test_brackets_in_names_do_not_break_the_terminal(tmp_path: Path) -> None:
     )
     assert o.code == 0 and "[/bold]" in o.out and "[red]w.csv" in o.out, o
     o = invoke(
-        ["stress", str(holdings), "-w", str(weights), "--historical", "2025-04-01..2025-04-30"]
+        [
+            "stress",
+            str(holdings),
+            "-w",
+            str(weights),
+            "--historical",
+            "2025-04-01..2025-04-30",
+            "--scenario",
+            "AAPL=-0.1",
+        ]
     )
     assert o.code == 0 and "[red]w" in o.out, o
-    o = invoke(["backtest", "-q", "-p", str(policy), "--start", "2026-03-01"])
+    o = invoke(
+        [
+            "backtest",
+            "-q",
+            "-p",
+            str(policy),
+            "--monthly",
+            "--start",
+            "2025-06-01",
+            "--schedule",
+            "never",
+        ]
+    )
     assert o.code == 0 and "[/bold]x" in o.out, o
 
 
