@@ -43,17 +43,19 @@ def test_json_nan_becomes_null(tmp_path: Path) -> None:
 def test_refused_targets_name_the_reason(tmp_path: Path) -> None:
     import errno as _errno  # noqa: F401
 
+    from conftest import safe_char_device
     from counterweight.data.files import check_output_path
     from counterweight.errors import OutputError
 
     afile = tmp_path / "a.txt"
     afile.write_text("x")
     os.mkfifo(tmp_path / "fifo")
+    device = safe_char_device(tmp_path)
     cases = {
         "": "expected a file path",
         str(tmp_path): "is a folder",
         str(afile / "x.json"): "is a file, not a folder",
-        os.devnull: "character device",
+        device: "character device",
         str(tmp_path / "fifo"): "named pipe",
         str(tmp_path / ("n" * 300)): "name too long",
     }
@@ -63,8 +65,10 @@ def test_refused_targets_name_the_reason(tmp_path: Path) -> None:
         assert reason in str(info.value), (path, str(info.value))
         with pytest.raises(OutputError):
             check_output_path(path)
-    assert not Path(os.devnull).is_file() and afile.read_text() == "x"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "fifo"]
+    assert not Path(device).is_file() and afile.read_text() == "x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["a.txt", "fifo", *(["null-device"] if device != os.devnull else [])]
+    )
 
 
 def test_full_disk_leaves_the_old_file_and_no_temporary(
