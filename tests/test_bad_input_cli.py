@@ -281,7 +281,7 @@ bad_group_syntax = st.one_of(
 
 
 def reversed_ranges(sep: str) -> st.SearchStrategy[str]:
-    pair = st.tuples(st.dates(date(2000, 1, 1), date(2030, 1, 1)), st.integers(0, 4000))
+    pair = st.tuples(st.dates(date(2000, 1, 1), date(2030, 1, 1)), st.integers(1, 4000))
     return pair.map(
         lambda p: (
             f"{p[0].isoformat()}{sep}{(p[0] - __import__('datetime').timedelta(days=p[1])).isoformat()}"

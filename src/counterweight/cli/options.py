@@ -84,13 +84,12 @@ def date_callback(param: typer.CallbackParam, value: str | None) -> str | None:
 def parse_date_range(
     start: str, end: str, option: str, sep: str
 ) -> tuple[date | None, date | None]:
-    """``START<sep>END`` (either side may be empty); refuses a reversed or empty range."""
+    """``START<sep>END`` (either side may be empty); refuses a reversed range (a one-day range,
+    START = END, is the return of that day)."""
     a = parse_date(start, option) if start.strip() else None
     b = parse_date(end, option) if end.strip() else None
-    if a is not None and b is not None and a >= b:
-        raise ConfigError(
-            f"{option} {_show(start + sep + end)}: the start must come before the end"
-        )
+    if a is not None and b is not None and a > b:
+        raise ConfigError(f"{option} {_show(start + sep + end)}: the start comes after the end")
     return a, b
 
 
@@ -264,13 +263,13 @@ def historical_callback(param: typer.CallbackParam, value: list[str] | None) -> 
 def replay_callback(
     param: typer.CallbackParam, value: tuple[str, str] | None
 ) -> tuple[str, str] | None:
-    """``--replay START END``: two dates, start first."""
+    """``--replay START END``: two dates, the start not after the end."""
     if value is None:
         return None
     a, b = value
     da, db = parse_date(a, option_name(param)), parse_date(b, option_name(param))
-    if da >= db:
-        raise ConfigError(f"{option_name(param)} {a} {b}: the start must come before the end")
+    if da > db:
+        raise ConfigError(f"{option_name(param)} {a} {b}: the start comes after the end")
     return da.isoformat(), db.isoformat()
 
 
