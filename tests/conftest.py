@@ -52,3 +52,21 @@ def write_file(tmp_path: Path):
 
 def assert_close(a: np.ndarray, b: np.ndarray, tol: float = 1e-12) -> None:
     np.testing.assert_allclose(a, b, rtol=0, atol=tol)
+
+
+def safe_char_device(folder: Path) -> str:
+    """A character device to refuse writing to, which a regression cannot damage: as root a
+    private null device node in ``folder`` (root could replace /dev/null), else /dev/null
+    (whose folder an ordinary user cannot write)."""
+    import os
+    import stat
+
+    if os.geteuid() != 0:
+        return os.devnull
+    node = folder / "null-device"
+    if not node.exists():
+        try:
+            os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        except OSError:
+            pytest.skip("cannot make a device node to test against")
+    return str(node)

@@ -178,8 +178,8 @@ def test_cli_replay_and_errors(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--replay", "2025-13-01", "2025-06-30"], "replay start"),
-        (["--replay", "2025-06-01", "2025-01-01"], "before start"),
+        (["--replay", "2025-13-01", "2025-06-30"], "--replay"),
+        (["--replay", "2025-06-01", "2025-01-01"], "the start comes after the end"),
         (["--as-of", "foo"], "as-of"),
         (["--as-of", "1990-01-01"], "before the first date"),
         (["--flows", "/nonexistent/flows.csv"], "file not found"),

@@ -56,3 +56,16 @@ class InfeasibleError(CounterweightError):
 
 class DataUnavailableError(CounterweightError):
     """The data needed for a computation is missing (date out of range, no caps, ...)."""
+
+
+class OutputError(CounterweightError):
+    """An output file cannot be written (a folder, a device, no space, ...); names the path.
+
+    ``detail`` is the message without the leading path, so the CLI can put the option's name
+    in front (``--json 'x': is a folder``).
+    """
+
+    def __init__(self, message: str, *, path: str | Path) -> None:
+        self.path = str(path)
+        self.detail = f"{self.path!r}: {message}"
+        super().__init__(f"{self.path}: {message}")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from counterweight.data.files import read_text_file
 from counterweight.errors import ConfigError, InputError
 from counterweight.market import Market, normalize_ticker
 
@@ -114,7 +115,7 @@ def load_groups(path: str | Path) -> list[Group]:
         raise InputError("file not found", file=p)
     if p.suffix.lower() == ".toml":
         try:
-            data = tomllib.loads(p.read_text())
+            data = tomllib.loads(read_text_file(p))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{p}: invalid TOML: {exc}") from None
         table = data.get("groups", data)

@@ -7,6 +7,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
+
+from counterweight.cli.options import (
+    check_span,
+    date_callback,
+    number_callback,
+    output_callback,
+    policy_spec_callback,
+    schedule_callback,
+    store_callback,
+)
 
 DEFAULT_POLICIES = ["cap", "equal"]
 
@@ -60,18 +71,28 @@ def backtest(
             "--policy",
             "-p",
             help="cap, equal, capped:0.05 (issuer cap) or a policy .toml file; repeat to compare.",
+            callback=policy_spec_callback,
         ),
     ] = None,
-    start: Annotated[str | None, typer.Option(help="First date (YYYY-MM-DD).")] = None,
-    end: Annotated[str | None, typer.Option(help="Last date (YYYY-MM-DD).")] = None,
+    start: Annotated[
+        str | None, typer.Option(help="First date (YYYY-MM-DD).", callback=date_callback)
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Last date (YYYY-MM-DD).", callback=date_callback)
+    ] = None,
     schedule: Annotated[
         str,
         typer.Option(
-            help="monthly, quarterly (S&P third Fridays), annually, never, band:X, relband:X."
+            help="monthly, quarterly (S&P third Fridays), annually, never, band:X, relband:X.",
+            callback=schedule_callback,
         ),
     ] = "quarterly",
     cost_bps: Annotated[
-        float, typer.Option(help="Trading cost in basis points of traded value.")
+        float,
+        typer.Option(
+            help="Trading cost in basis points of traded value (0..1000).",
+            callback=number_callback(0.0, 1000.0, what="bps"),
+        ),
     ] = 5.0,
     spreads: Annotated[
         Path | None,
@@ -82,22 +103,27 @@ def backtest(
         bool, typer.Option(help="Rebalance fully on every index membership change.")
     ] = False,
     store: Annotated[
-        Path | None, typer.Option(help="Read this DuckDB store instead of the embedded sample.")
+        Path | None,
+        typer.Option(
+            help="Read this DuckDB store instead of the embedded sample.", callback=store_callback
+        ),
     ] = None,
     monthly: Annotated[
         bool, typer.Option(help="Use the embedded month-end panel (2014..2026).")
     ] = False,
     html: Annotated[
-        Path | None, typer.Option("--html", help="Write the HTML tear sheet here.")
+        Path | None,
+        typer.Option("--html", help="Write the HTML tear sheet here.", callback=output_callback),
     ] = None,
     json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the comparison table as JSON.")
+        Path | None,
+        typer.Option(
+            "--json", help="Write the comparison table as JSON.", callback=output_callback
+        ),
     ] = None,
     engine: Annotated[
         str,
-        typer.Option(
-            help="auto (numba for large panels when installed), numpy, or numba."
-        ),
+        typer.Option(help="auto (numba for large panels when installed), numpy, or numba."),
     ] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
@@ -127,11 +153,15 @@ def backtest(
                     "missing column (need ticker,spread_bps)", file=spreads, column=col
                 )
         values = pd.to_numeric(frame["spread_bps"], errors="coerce")
-        bad = values.isna() | (values < 0)
+        finite = values.abs() < float("inf")
+        bad = values.isna() | ~finite | (values < 0) | (values > 10_000)
         if bad.any():
             line = int(bad.to_numpy().argmax()) + 2
             raise InputError(
-                "spread must be a non-negative number", file=spreads, row=line, column="spread_bps"
+                "spread must be a number from 0 to 10000 bps",
+                file=spreads,
+                row=line,
+                column="spread_bps",
             )
         spread_s = pd.Series(values.to_numpy(), index=frame["ticker"].astype(str).str.upper())
 
@@ -144,6 +174,7 @@ def backtest(
         from counterweight import load_sample
 
         market = load_sample("monthly" if monthly else "daily")
+    check_span(market, start, end)
 
     with progress_reporter(len(rules), quiet=quiet, label="backtesting") as rep:
 
@@ -174,7 +205,7 @@ def backtest(
     table.add_column("", style="bold", no_wrap=True)
     names = list(data.summary.index)
     for name in names:
-        table.add_column(str(name), justify="right", overflow="fold")
+        table.add_column(escape(str(name)), justify="right", overflow="fold")
     for key, label, fmt in ROWS:
         table.add_row(label, *[fmt(data.summary.loc[n, key]) for n in names])
     from counterweight.report.console import print_table
@@ -187,6 +218,7 @@ def backtest(
             console.print(
                 f"{strat}: {_pct(row['strategy_cagr'])} a year vs {row['etf']} {_pct(row['etf_cagr'])} "
                 f"(gap {float(row['gap']):+.2%}, tracking error {_pct(row['tracking_error'])})",
+                markup=False,
                 highlight=False,
             )
         if data.etf.spread is not None:
@@ -194,8 +226,8 @@ def backtest(
             console.print(
                 f"{label}: backtest {s:+.2%} a year, ETFs {e:+.2%}, difference {s - e:+.2%}",
                 highlight=False,
+                markup=False,
             )
-    from rich.markup import escape
 
     from counterweight.report.caveats import caveat_lines
 
@@ -206,7 +238,7 @@ def backtest(
         from counterweight.report.tearsheet import write_tearsheet
 
         write_tearsheet(html, data, result.market.provenance)
-        console.print(f"tear sheet written to {html}", highlight=False)
+        console.print(f"tear sheet written to {html}", highlight=False, markup=False)
     if json_out is not None:
         atomic_write_json(
             json_out,

@@ -6,6 +6,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
+
+from counterweight.cli.options import (
+    check_as_of,
+    date_callback,
+    int_callback,
+    output_callback,
+    store_callback,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,18 +57,18 @@ def _render(console: Console, construction, prof, quiet: bool) -> None:  # type:
     c = construction
     w = c.weights
     console.print(
-        f"[bold]{c.policy}[/bold]  as of {c.as_of.date()}  ·  {len(w)} names  ·  "
-        f"path: {c.path}  ·  sum {w.sum():.12f}"
+        f"[bold]{escape(str(c.policy))}[/bold]  as of {c.as_of.date()}  ·  {len(w)} names  ·  "
+        f"path: {escape(str(c.path))}  ·  sum {w.sum():.12f}"
     )
     for note in c.notes:
-        console.print(f"  note: {note}")
+        console.print(f"  note: {escape(str(note))}")
     if not quiet:
         t = Table(title="Concentration (issuer level)", width=WIDTH)
         t.add_column("measure")
         for col in ("benchmark (cap)", "target", "change"):
             t.add_column(col, justify="right")
         for row in _measure_rows(prof.measures):
-            t.add_row(*row)
+            t.add_row(*(escape(cell) for cell in row))
         console.print(t)
         s = Table(title="Sectors", width=WIDTH)
         s.add_column("sector")
@@ -67,7 +76,10 @@ def _render(console: Console, construction, prof, quiet: bool) -> None:  # type:
             s.add_column(col, justify="right")
         for name, row in prof.sectors.iterrows():
             s.add_row(
-                str(name), _pct(row["benchmark"]), _pct(row["target"]), _pct(row["change"], True)
+                escape(str(name)),
+                _pct(row["benchmark"]),
+                _pct(row["target"]),
+                _pct(row["change"], True),
             )
         console.print(s)
         h = Table(title=f"Largest {len(prof.holdings)} target weights", width=WIDTH)
@@ -78,9 +90,9 @@ def _render(console: Console, construction, prof, quiet: bool) -> None:  # type:
             h.add_column(col, justify="right")
         for tk, row in prof.holdings.iterrows():
             h.add_row(
-                str(tk),
-                str(row["name"]),
-                str(row["sector"]),
+                escape(str(tk)),
+                escape(str(row["name"])),
+                escape(str(row["sector"])),
                 _pct(row["benchmark"]),
                 _pct(row["base"]),
                 _pct(row["target"]),
@@ -93,7 +105,9 @@ def _render(console: Console, construction, prof, quiet: bool) -> None:  # type:
         r.add_column("detail", overflow="fold")
         for chk in c.checks:
             r.add_row(
-                chk.name, "[green]pass[/green]" if chk.passed else "[red]FAIL[/red]", chk.detail
+                escape(str(chk.name)),
+                "[green]pass[/green]" if chk.passed else "[red]FAIL[/red]",
+                escape(str(chk.detail)),
             )
         console.print(r)
 
@@ -105,15 +119,31 @@ def register(app: typer.Typer) -> None:
     def construct_cmd(
         policy: Annotated[Path, typer.Option("--policy", "-p", help="Construction policy (TOML).")],
         as_of: Annotated[
-            str | None, typer.Option("--as-of", help="Date (default: the last date with data).")
+            str | None,
+            typer.Option(
+                "--as-of",
+                help="Date YYYY-MM-DD within the data (default: the last date with data).",
+                callback=date_callback,
+            ),
         ] = None,
         out: Annotated[
-            Path | None, typer.Option("--out", "-o", help="Write target weights CSV here.")
+            Path | None,
+            typer.Option(
+                "--out", "-o", help="Write target weights CSV here.", callback=output_callback
+            ),
         ] = None,
         store: Annotated[
-            Path | None, typer.Option(help="DuckDB store instead of the embedded sample.")
+            Path | None,
+            typer.Option(
+                help="DuckDB store instead of the embedded sample.", callback=store_callback
+            ),
         ] = None,
-        top: Annotated[int, typer.Option("--top", help="Largest weights to list.")] = 15,
+        top: Annotated[
+            int,
+            typer.Option(
+                "--top", help="Largest weights to list (1..1000).", callback=int_callback(1, 1000)
+            ),
+        ] = 15,
         quiet: Annotated[
             bool, typer.Option("--quiet", "-q", help="Only the summary and rule checks.")
         ] = False,
@@ -133,13 +163,14 @@ def register(app: typer.Typer) -> None:
             from counterweight import load_sample
 
             market = load_sample()
+        check_as_of(market, as_of)
         construction = pol.construct(market, as_of)
-        prof = profile(construction, market, top=max(1, top))
+        prof = profile(construction, market, top=top)
         console = Console(width=WIDTH)
         _render(console, construction, prof, quiet)
         if out is not None:
             frame = construction.weights.rename("weight").to_frame()
             atomic_write_csv(out, frame, index=True)
-            console.print(f"wrote {len(frame)} weights to {out}")
+            console.print(f"wrote {len(frame)} weights to {escape(str(out))}", highlight=False)
         if any(not chk.passed for chk in construction.checks):
             raise typer.Exit(code=1)

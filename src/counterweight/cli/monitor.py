@@ -13,8 +13,20 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from counterweight.cli.options import (
+    check_as_of,
+    date_callback,
+    int_callback,
+    number_callback,
+    output_callback,
+    replay_callback,
+    store_callback,
+)
 from counterweight.report.console import print_table
 from counterweight.report.monitor_text import FORMATS, alert_message, fmt_value
+
+MAX_TIMEOUT = 60.0  # = counterweight.monitor.webhook.MAX_TIMEOUT (not imported: CLI start-up)
+MAX_RETRIES = 10  # = counterweight.monitor.webhook.MAX_RETRIES
 
 __all__ = ["FORMATS", "fmt_value", "register"]
 
@@ -84,7 +96,10 @@ def _dashboard(console: Any, result: Any, alerts: list[Any]) -> None:
         )
         style = {"broadening": "green", "narrowing": "red"}.get(v.verdict, "")
         votes.add_row(
-            v.signal, shown, v.rule, f"[{style}]{v.verdict}[/{style}]" if style else v.verdict
+            escape(str(v.signal)),
+            shown,
+            escape(str(v.rule)),
+            f"[{style}]{v.verdict}[/{style}]" if style else v.verdict,
         )
     print_table(console, votes, markup=True)
     if alerts:
@@ -114,7 +129,9 @@ def _dashboard(console: Any, result: Any, alerts: list[Any]) -> None:
         hit = z[z.abs() > result.config.shock_k]
         if len(hit):
             rets = result.signals.shock_returns.loc[result.as_of]
-            parts = [f"{name} {rets[name]:+.2%} ({z[name]:+.1f} sd)" for name in hit.index]
+            parts = [
+                f"{escape(str(name))} {rets[name]:+.2%} ({z[name]:+.1f} sd)" for name in hit.index
+            ]
             console.print("[bold]Shocks today:[/bold] " + "; ".join(parts), highlight=False)
     for note in result.signals.notes:
         console.print(f"[dim]note: {escape(note)}[/dim]", highlight=False)
@@ -152,11 +169,26 @@ def _replay_table(console: Any, events: Any, result: Any, start: str, end: str) 
         console.print(f"  {escape(h.guardrail.name)}: fired {n} time(s)", highlight=False)
 
 
+def webhook_callback(param: typer.CallbackParam, value: str | None) -> str | None:
+    """``--webhook``: an http(s) URL with a host; the error never repeats its secrets."""
+    if value is None:
+        return None
+    from counterweight.errors import ConfigError
+    from counterweight.monitor.webhook import WebhookURLError, parse_webhook_url
+
+    try:
+        parse_webhook_url(value)
+    except WebhookURLError as exc:
+        raise ConfigError(f"--webhook: {exc}") from None
+    return value
+
+
 def monitor(
     store: Annotated[
         Path | None,
         typer.Option(
-            help="DuckDB store: keeps alert state (and supplies your data if it has prices)."
+            help="DuckDB store: keeps alert state (and supplies your data if it has prices).",
+            callback=store_callback,
         ),
     ] = None,
     sample: Annotated[
@@ -170,29 +202,55 @@ def monitor(
         ),
     ] = None,
     json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the readings and alerts as JSON.")
+        Path | None,
+        typer.Option(
+            "--json", help="Write the readings and alerts as JSON.", callback=output_callback
+        ),
     ] = None,
     html: Annotated[
-        Path | None, typer.Option(help="Write a self-contained HTML page with the monitor charts.")
+        Path | None,
+        typer.Option(
+            help="Write a self-contained HTML page with the monitor charts.",
+            callback=output_callback,
+        ),
     ] = None,
     flows: Annotated[
         Path | None, typer.Option(help="Fund flows CSV: date, fund, flow_usd.")
     ] = None,
     as_of: Annotated[
-        str | None, typer.Option(help="Reading date (default: the last date).")
+        str | None,
+        typer.Option(
+            help="Reading date, YYYY-MM-DD within the data (default: the last date).",
+            callback=date_callback,
+        ),
     ] = None,
     webhook: Annotated[
-        str | None, typer.Option(help="POST the alert JSON here when an alert fires or clears.")
+        str | None,
+        typer.Option(
+            help="POST the alert JSON here (http or https) when an alert fires or clears.",
+            callback=webhook_callback,
+        ),
     ] = None,
-    webhook_timeout: Annotated[float, typer.Option(help="Seconds per webhook attempt.")] = 5.0,
+    webhook_timeout: Annotated[
+        float,
+        typer.Option(
+            help="Seconds per webhook attempt (above 0, at most 60).",
+            callback=number_callback(0.0, MAX_TIMEOUT, lo_open=True, what="seconds"),
+        ),
+    ] = 5.0,
     webhook_retries: Annotated[
-        int, typer.Option(help="Webhook retries after the first attempt.")
+        int,
+        typer.Option(
+            help="Webhook retries after the first attempt (0..10).",
+            callback=int_callback(0, MAX_RETRIES),
+        ),
     ] = 2,
     replay: Annotated[
         tuple[str, str] | None,
         typer.Option(
             help="List when each guardrail would have fired between START and END.",
             metavar="START END",
+            callback=replay_callback,
         ),
     ] = None,
     quiet: Annotated[
@@ -218,6 +276,7 @@ def monitor(
     st = Store(store) if store is not None else None
     try:
         market = _load_market(st, sample, console)
+        check_as_of(market, as_of)
         result = run_monitor(market, cfg, flows=flow_frame, as_of=as_of)
         if flow_frame is not None:
             missing = unclassified_funds(flow_frame, cfg.flow_classes)
@@ -277,8 +336,10 @@ def monitor(
         write_html(html, doc)
     changed = [a for a in alerts if a.status in ("fired", "cleared")]
     if webhook is not None and changed:
-        res = post_json(webhook, payload, timeout=webhook_timeout, retries=max(webhook_retries, 0))
-        console.print(res.summary(), highlight=False, style=None if res.ok else "yellow")
+        res = post_json(webhook, payload, timeout=webhook_timeout, retries=webhook_retries)
+        console.print(
+            res.summary(), highlight=False, markup=False, style=None if res.ok else "yellow"
+        )
     if new:
         raise typer.Exit(NEW_ALERT_EXIT_CODE)
 

@@ -9,6 +9,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
+from rich.markup import escape
+
+from counterweight.cli.options import (
+    check_as_of,
+    check_tickers,
+    date_callback,
+    historical_callback,
+    int_callback,
+    number_callback,
+    output_callback,
+    output_dir_callback,
+    store_callback,
+    tickers_callback,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,14 +90,20 @@ def _scenarios(
     """Build parametric and historical scenarios; a window the daily data lacks is replayed on
     the embedded month-end panel when ``monthly_fallback`` (said in the notes)."""
     from counterweight import load_sample
-    from counterweight.errors import DataUnavailableError
+    from counterweight.errors import ConfigError, DataUnavailableError
     from counterweight.risk.stress import named_replay, parametric, parse_shock
 
     out: list[Scenario] = []
     notes: list[str] = []
     mode: Literal["basket", "each"] = "each" if each else "basket"
     for spec in specs:
-        shocks = [parse_shock(part, market, mode=mode) for part in spec.split(";") if part.strip()]
+        parts = [part for part in spec.split(";") if part.strip()]
+        if not parts:
+            raise ConfigError(f"--scenario {spec!r}: expected NAME=SIZE, e.g. 'Mag 7=-0.30'")
+        try:
+            shocks = [parse_shock(part, market, mode=mode) for part in parts]
+        except ConfigError as exc:  # name the option: "--scenario 'Mag 7=30': ..."
+            raise ConfigError(str(exc).replace("scenario '", "--scenario '", 1)) from None
         out.append(parametric(market, shocks, as_of=as_of, window=window))
     for name in historical:
         try:
@@ -108,10 +128,10 @@ def _stress_table(console: Console, results: list[StressResult], portfolios: lis
     t = Table(title="Stress P&L (fraction of value)", title_justify="left", title_style="bold")
     t.add_column("scenario", max_width=44, overflow="fold")  # names carry sizes: wrap, never cut
     for p in portfolios:
-        t.add_column(p, justify="right", no_wrap=True)
+        t.add_column(escape(p), justify="right", no_wrap=True)
     parts = portfolios if len(portfolios) <= 2 else []  # keep the table narrow
     for p in parts:
-        t.add_column(f"Mag 7 part ({p})", justify="right", no_wrap=True)
+        t.add_column(escape(f"Mag 7 part ({p})"), justify="right", no_wrap=True)
     for r in results:
         cells = [_pct(r.total.get(p), 2, True) for p in portfolios]
         for p in parts:
@@ -122,7 +142,7 @@ def _stress_table(console: Console, results: list[StressResult], portfolios: lis
                 else None
             )
             cells.append(_pct(v, 2, True))
-        t.add_row(r.scenario.name, *cells)
+        t.add_row(escape(r.scenario.name), *cells)
     print_table(console, t)
     for r in results:
         extra = (
@@ -130,7 +150,7 @@ def _stress_table(console: Console, results: list[StressResult], portfolios: lis
             if r.uncovered
             else ""
         )
-        console.print(f"[dim]{r.scenario.name}: {r.scenario.detail}{extra}[/dim]")
+        console.print(f"[dim]{escape(f'{r.scenario.name}: {r.scenario.detail}{extra}')}[/dim]")
 
 
 def rebalance_cmd(
@@ -147,41 +167,76 @@ def rebalance_cmd(
     weights: Annotated[
         Path | None, typer.Option("--weights", "-w", help="Target weights file (ticker, weight).")
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Trades CSV (all accounts).")] = Path(
-        "trades.csv"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="Trades CSV (all accounts).", callback=output_callback),
+    ] = Path("trades.csv"),
     out_dir: Annotated[
-        Path | None, typer.Option("--out-dir", help="Also write one trades CSV per account here.")
+        Path | None,
+        typer.Option(
+            "--out-dir",
+            help="Also write one trades CSV per account here.",
+            callback=output_dir_callback,
+        ),
     ] = None,
     turnover: Annotated[
-        float | None, typer.Option(help="One-way turnover limit, fraction of account value.")
+        float | None,
+        typer.Option(
+            help="One-way turnover limit, fraction of account value (0..1).",
+            callback=number_callback(0.0, 1.0),
+        ),
     ] = None,
-    min_trade: Annotated[float, typer.Option("--min-trade", help="Smallest trade, USD.")] = 0.0,
+    min_trade: Annotated[
+        float,
+        typer.Option(
+            "--min-trade",
+            help="Smallest trade, USD (0..1e9).",
+            callback=number_callback(0.0, 1e9, what="USD"),
+        ),
+    ] = 0.0,
     lots: Annotated[str, typer.Option(help="whole or fractional shares.")] = "whole",
     cash_buffer: Annotated[
-        float, typer.Option("--cash-buffer", help="Cash kept, fraction of value.")
+        float,
+        typer.Option(
+            "--cash-buffer",
+            help="Cash kept, fraction of value (0..0.99).",
+            callback=number_callback(0.0, 0.99),
+        ),
     ] = 0.0,
     no_buy: Annotated[
-        str | None, typer.Option("--no-buy", help="Tickers never bought (T1,T2).")
+        str | None,
+        typer.Option("--no-buy", help="Tickers never bought (T1,T2).", callback=tickers_callback),
     ] = None,
-    no_sell: Annotated[str | None, typer.Option("--no-sell", help="Tickers never sold.")] = None,
-    hold: Annotated[str | None, typer.Option("--hold", help="Tickers never traded.")] = None,
+    no_sell: Annotated[
+        str | None,
+        typer.Option("--no-sell", help="Tickers never sold.", callback=tickers_callback),
+    ] = None,
+    hold: Annotated[
+        str | None, typer.Option("--hold", help="Tickers never traded.", callback=tickers_callback)
+    ] = None,
     sell_only: Annotated[bool, typer.Option("--sell-only", help="Only sells.")] = False,
     buy_only: Annotated[bool, typer.Option("--buy-only", help="Only buys.")] = False,
     rules: Annotated[
         str | None, typer.Option(help="Extra rule set to check: ric or ucits.")
     ] = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Market date for prices and target.")
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Market date for prices and target (YYYY-MM-DD within the data).",
+            callback=date_callback,
+        ),
     ] = None,
     store: Annotated[
-        Path | None, typer.Option(help="DuckDB store instead of the embedded sample.")
+        Path | None,
+        typer.Option(help="DuckDB store instead of the embedded sample.", callback=store_callback),
     ] = None,
     no_risk: Annotated[
         bool, typer.Option("--no-risk", help="Skip risk and stress before/after.")
     ] = False,
     html: Annotated[
-        Path | None, typer.Option("--html", help="Write a before/after HTML report.")
+        Path | None,
+        typer.Option("--html", help="Write a before/after HTML report.", callback=output_callback),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary line.")] = False,
 ) -> None:
@@ -202,6 +257,9 @@ def rebalance_cmd(
         raise ConfigError("--sell-only and --buy-only exclude each other")
     book = load_holdings(holdings)
     market = _market(store)
+    check_as_of(market, as_of)
+    for opt, raw in (("--no-buy", no_buy), ("--no-sell", no_sell), ("--hold", hold)):
+        check_tickers(market, _tickers(raw), opt, also=book.positions["ticker"])
     target, policy_rules, target_name = _target(market, policy, weights, as_of)
     trade_rules = TradeRules(
         turnover=turnover,
@@ -262,9 +320,12 @@ def rebalance_cmd(
         f", {cash_share(result)} -> {out}"
     )
     if quiet:
-        console.print(line)
+        console.print(line, markup=False, highlight=False)
         return
-    console.print(f"[bold]Rebalance toward {target_name}[/bold] (prices: {result.price_source})")
+    console.print(
+        f"[bold]Rebalance toward {escape(str(target_name))}[/bold] "
+        f"(prices: {escape(str(result.price_source))})"
+    )
     t = Table(title="Accounts", title_justify="left", title_style="bold")
     for c in (
         "account",
@@ -284,7 +345,7 @@ def rebalance_cmd(
     shown = s.sort_values("turnover", ascending=False).head(15)
     for acc, row in shown.iterrows():
         t.add_row(
-            str(acc),
+            escape(str(acc)),
             _usd(row["value"]),
             str(int(row["trades"])),
             _pct(row["turnover"]),
@@ -297,7 +358,9 @@ def rebalance_cmd(
 
     print_cash_lines(console, result)
     if len(s) > len(shown):
-        console.print(f"[dim]... and {len(s) - len(shown)} more accounts (all in {out})[/dim]")
+        console.print(
+            f"[dim]... and {len(s) - len(shown)} more accounts (all in {escape(str(out))})[/dim]"
+        )
     if len(s) == 1 and n_trades:
         tt = Table(title="Trades", title_justify="left", title_style="bold")
         for c in ("ticker", "side", "shares", "notional", "w before", "w after", "target"):
@@ -307,8 +370,8 @@ def rebalance_cmd(
         ).head(20)
         for _, r in top.iterrows():
             tt.add_row(
-                r["ticker"],
-                r["side"],
+                escape(str(r["ticker"])),
+                escape(str(r["side"])),
                 f"{r['shares']:,.4g}",
                 _usd(r["notional"]),
                 _pct(r["weight_before"]),
@@ -327,7 +390,7 @@ def rebalance_cmd(
             cells = [
                 f"{row[c]:.3f}" if is_beta else _pct(row[c]) for c in ("before", "after", "change")
             ]
-            rt.add_row(str(label), *cells)
+            rt.add_row(escape(str(label)), *cells)
         print_table(console, rt)
     if rev.stress:
         _stress_table(console, rev.stress, ["before", "after"])
@@ -338,12 +401,14 @@ def rebalance_cmd(
                 f"[bold red]Compliance: {len(bad)} rule(s) fail after the trades[/bold red]"
             )
             for _, r in bad.head(20).iterrows():
-                console.print(f"  {r['account']}: {r['rule']}: {r['detail']}")
+                console.print(
+                    f"  {r['account']}: {r['rule']}: {r['detail']}", markup=False, highlight=False
+                )
         else:
             console.print("[green]Compliance: every rule passes after the trades[/green]")
     for n in (*notes, *rev.notes):
-        console.print(f"[dim]note: {n}[/dim]")
-    console.print(line)
+        console.print(f"[dim]note: {escape(str(n))}[/dim]")
+    console.print(line, markup=False, highlight=False)
 
 
 def stress_cmd(
@@ -362,19 +427,38 @@ def stress_cmd(
     ] = None,
     historical: Annotated[
         list[str] | None,
-        typer.Option("--historical", help="Named window or START..END (repeatable)."),
+        typer.Option(
+            "--historical",
+            help="Named window or START..END (repeatable).",
+            callback=historical_callback,
+        ),
     ] = None,
     each: Annotated[
         bool,
         typer.Option("--each", help="Shock every group member (default: the cap-weighted basket)."),
     ] = False,
-    as_of: Annotated[str | None, typer.Option("--as-of")] = None,
-    window: Annotated[int, typer.Option(help="Days of returns for the covariance.")] = 252,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Date YYYY-MM-DD within the data.", callback=date_callback),
+    ] = None,
+    window: Annotated[
+        int,
+        typer.Option(
+            help="Days of returns for the covariance (20..5000).",
+            callback=int_callback(20, 5000, "days"),
+        ),
+    ] = 252,
     store: Annotated[
-        Path | None, typer.Option(help="DuckDB store instead of the embedded sample.")
+        Path | None,
+        typer.Option(help="DuckDB store instead of the embedded sample.", callback=store_callback),
     ] = None,
     json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write P&L by scenario, group and sector as JSON.")
+        Path | None,
+        typer.Option(
+            "--json",
+            help="Write P&L by scenario, group and sector as JSON.",
+            callback=output_callback,
+        ),
     ] = None,
 ) -> None:
     """P&L of the index and your portfolio under shocks and historical replays."""
@@ -386,6 +470,7 @@ def stress_cmd(
     from counterweight.risk.stress import stress
 
     market = _market(store)
+    check_as_of(market, as_of)
     portfolios: dict[str, pd.Series] = {"index": market.cap_weights(as_of)}
     if holdings is not None:
         from counterweight.rebalance import last_prices
@@ -407,7 +492,7 @@ def stress_cmd(
     names = list(portfolios)
     _stress_table(console, results, names)
     for n in notes:
-        console.print(f"[dim]note: {n}[/dim]")
+        console.print(f"[dim]note: {escape(str(n))}[/dim]")
     if json_out is not None:
         atomic_write_json(
             json_out,

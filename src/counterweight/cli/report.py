@@ -12,6 +12,16 @@ from typing import Annotated
 
 import typer
 
+from counterweight.cli.options import (
+    check_as_of,
+    check_groups,
+    check_span,
+    date_callback,
+    group_callback,
+    output_callback,
+    store_callback,
+    windows_callback,
+)
 from counterweight.market import Market
 
 
@@ -63,20 +73,40 @@ def register(app: typer.Typer) -> None:
         html: Annotated[
             Path | None,
             typer.Option(
-                "--html", help="Write a self-contained HTML report with interactive charts."
+                "--html",
+                help="Write a self-contained HTML report with interactive charts.",
+                callback=output_callback,
             ),
         ] = None,
         json_out: Annotated[
-            Path | None, typer.Option("--json", help="Write every number shown as JSON.")
+            Path | None,
+            typer.Option(
+                "--json", help="Write every number shown as JSON.", callback=output_callback
+            ),
         ] = None,
         as_of: Annotated[
             str | None,
-            typer.Option("--as-of", help="Date of the current readings (default: last date)."),
+            typer.Option(
+                "--as-of",
+                help="Date of the current readings, YYYY-MM-DD within the data (default: last date).",
+                callback=date_callback,
+            ),
         ] = None,
-        start: Annotated[str | None, typer.Option(help="First date of the history used.")] = None,
-        end: Annotated[str | None, typer.Option(help="Last date of the history used.")] = None,
+        start: Annotated[
+            str | None,
+            typer.Option(
+                help="First date of the history used (YYYY-MM-DD).", callback=date_callback
+            ),
+        ] = None,
+        end: Annotated[
+            str | None,
+            typer.Option(
+                help="Last date of the history used (YYYY-MM-DD).", callback=date_callback
+            ),
+        ] = None,
         store: Annotated[
-            Path | None, typer.Option(help="Read the market from this DuckDB store.")
+            Path | None,
+            typer.Option(help="Read the market from this DuckDB store.", callback=store_callback),
         ] = None,
         prices: Annotated[
             Path | None, typer.Option(help="Your total-return prices (CSV/Parquet, long or wide).")
@@ -99,17 +129,22 @@ def register(app: typer.Typer) -> None:
         ] = None,
         group: Annotated[
             list[str] | None,
-            typer.Option("--group", help="Custom basket NAME=T1,T2,... (repeatable)."),
+            typer.Option(
+                "--group",
+                help="Custom basket NAME=T1,T2,... of tickers in the data (repeatable).",
+                callback=group_callback,
+            ),
         ] = None,
         window: Annotated[
             list[str] | None,
             typer.Option(
                 "--window",
                 help="Return window: 1W 1M 3M YTD 1Y 3Y MTD QTD ALL or START:END (repeatable).",
+                callback=windows_callback,
             ),
         ] = None,
         contribution_window: Annotated[
-            str, typer.Option(help="Window of the contribution tables.")
+            str, typer.Option(help="Window of the contribution tables.", callback=windows_callback)
         ] = "YTD",
         long_history: Annotated[
             bool,
@@ -141,6 +176,9 @@ def register(app: typer.Typer) -> None:
 
         groups = [parse_group_spec(s) for s in (group or [])]
         market = load_market(store, prices, caps, securities, membership, fundamentals, benchmarks)
+        check_as_of(market, as_of)
+        check_span(market, start, end)
+        check_groups(market, groups)
         long_market = None
         if long_history and store is None and prices is None:
             from counterweight import load_sample

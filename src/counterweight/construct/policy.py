@@ -39,6 +39,7 @@ from counterweight.construct import methodology as meth
 from counterweight.construct import schemes
 from counterweight.construct.capping import GroupBound, bounded_weights
 from counterweight.construct.rules import GroupLimit, RuleCheck, check, preset
+from counterweight.data.files import read_text_file
 from counterweight.errors import ConfigError, InputError
 from counterweight.groups import MAG7
 from counterweight.market import Market, normalize_ticker
@@ -511,7 +512,7 @@ def load_policy(path: str | Path) -> Policy:
     if not p.exists():
         raise InputError("policy file not found", file=p)
     try:
-        data = tomllib.loads(p.read_text())
+        data = tomllib.loads(read_text_file(p))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: invalid TOML: {exc}") from None
     return Policy.from_dict(data, source=str(p), root=p.parent)

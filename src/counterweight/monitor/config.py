@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from counterweight.data.files import read_text_file
 from counterweight.errors import ConfigError
 
 COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
@@ -231,7 +232,7 @@ def load_config(path: str | Path | None = None) -> MonitorConfig:
     if not p.exists():
         raise ConfigError(f"{p}: configuration file not found")
     try:
-        data = tomllib.loads(p.read_text())
+        data = tomllib.loads(read_text_file(p))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: invalid TOML: {exc}") from None
     return parse_config(data, str(p))

@@ -23,6 +23,7 @@ return of a proxy series (SPY if present) and are listed.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -80,18 +81,33 @@ class Shock:
 
 def parse_shock(spec: str, market: Market, *, mode: Literal["basket", "each"] = "basket") -> Shock:
     """Parse "NAME=SIZE": NAME a group (Mag 7, a GICS sector), a factor alias (small caps ->
-    IWM), a benchmark ETF column, or a ticker; SIZE a fraction ("-0.30") or percent ("-30%")."""
+    IWM), a benchmark ETF column, or a ticker; SIZE a fraction ("-0.30") or percent ("-30%").
+
+    A fraction must lie in (-1, 1]: "Mag 7=30" is refused rather than read as +3000%. With a
+    percent sign a rise may exceed +100% (up to +1000%); a fall must stay above -100%.
+    """
     if "=" not in spec:
         raise ConfigError(f"scenario '{spec}': expected NAME=SIZE, e.g. 'Mag 7=-0.30'")
     name, _, raw = spec.rpartition("=")
     name = name.strip()
     raw = raw.strip()
+    percent = raw.endswith("%")
+    number = raw[:-1].strip() if percent else raw
     try:
-        size = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+        size = float(number) / 100 if percent else float(number)
     except ValueError:
         raise ConfigError(f"scenario '{spec}': '{raw}' is not a number") from None
+    if not math.isfinite(size):
+        raise ConfigError(f"scenario '{spec}': '{raw}' is not a finite number")
+    if not percent and abs(size) > 1:
+        raise ConfigError(
+            f"scenario '{spec}': {raw} would be {size:+.0%}; for {size:+g}% write "
+            f"{size / 100:g} or {raw}%"
+        )
     if not (size > -1):
-        raise ConfigError(f"scenario '{spec}': a return below -100% is impossible")
+        raise ConfigError(f"scenario '{spec}': a return of -100% or below is impossible")
+    if size > 10:
+        raise ConfigError(f"scenario '{spec}': a rise above +1000% is not a stress scenario")
     key = re.sub(r"\s+", " ", name.lower())
     if key in {"mag 7", "mag7", "magnificent 7", "magnificent seven"}:
         return Shock(MAG7.name, size, "group", MAG7.tickers, mode=mode)
