@@ -104,7 +104,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "asset_class": ("assetclass", "classofshares", "securitytype", "type"),
     "currency": ("localcurrency", "currency", "marketcurrency"),
 }
-_CASH_TICKERS = frozenset({"-", "", "CASH-USD", "CASHUSD", "USD-CASH", "XTSLA", "MONEYMARKET"})
+_CASH_TICKERS = frozenset({"CASH-USD", "CASHUSD", "USD-CASH", "XTSLA", "MONEYMARKET"})
 """Tickers that are cash whatever the name (``CASH`` alone is Pathward Financial's ticker)."""
 _CASH_NAME = re.compile(
     r"\b(US DOLLARS?|U\.S\. DOLLARS?|CASH|MONEY MARKET|TREASURY SL AGENCY|TREAS(URY)? (BILL|OBLIG)|"
@@ -214,6 +214,12 @@ def _classify(ticker: str, name: str, asset_class: str, sector: str) -> str:
         _FUTURE_TICKER.match(ticker) and (_CONTRACT_MONTH.search(name) or "INDEX" in name.upper())
     ):
         return "future"
+    if ticker in {"", "-"}:  # no ticker: cash when the name says so (SSGA's US DOLLAR line)
+        return (
+            "cash"
+            if _CASH_NAME.search(name)
+            else ("other" if _OTHER_NAME.search(name) else "equity")
+        )
     plain = ticker.replace("-", "").replace("_", "")
     if ticker in _CASH_TICKERS or plain in _CASH_TICKERS:
         return "cash"
@@ -302,6 +308,19 @@ def _preamble_facts(rows: list[tuple[int, list[str]]]) -> tuple[str | None, pd.T
     return fund, date
 
 
+def _fund_from_filename(path: Path) -> str | None:
+    """``IVV_holdings.csv`` (iShares), ``holdings-daily-us-en-spy.xlsx`` (SSGA) -> the fund."""
+    stem = path.name.split(".")[0]
+    for pat in (
+        r"^([A-Za-z]{2,5})[_-]holdings",
+        r"holdings-daily-[a-z]{2}-[a-z]{2}-([A-Za-z]{2,5})$",
+    ):
+        m = re.search(pat, stem)
+        if m:
+            return m.group(1).upper()
+    return None
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -330,7 +349,7 @@ def read_fund_file(
     given_date = pd.Timestamp(date).normalize() if date is not None else None
     if given_fund and pre_fund and given_fund != pre_fund:
         raise InputError(f"the file is for {pre_fund}, not {given_fund}", file=p)
-    default_fund = pre_fund or given_fund
+    default_fund = pre_fund or given_fund or _fund_from_filename(p)
     default_date = pre_date if pre_date is not None else given_date
     if given_date is not None and pre_date is not None and given_date != pre_date:
         raise InputError(f"the file is dated {pre_date.date()}, not {given_date.date()}", file=p)

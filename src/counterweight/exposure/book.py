@@ -105,6 +105,8 @@ def book_values(
         cells[accounts.get_loc(a), col[t]] += mv
     cells[:, -1] = holdings.cash.to_numpy(dtype=float)
     values = pd.DataFrame(cells, index=accounts, columns=[*tickers, CASH])
+    if not (cells[:, -1] != 0).any():
+        values = values.drop(columns=CASH)
     return BookValues(
         values=values,
         prices=pd.Series(prices, dtype=float),
