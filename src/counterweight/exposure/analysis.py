@@ -30,6 +30,12 @@ from counterweight.groups import MAG7, Group
 from counterweight.market import Market
 from counterweight.measure.concentration import TECH_PLUS_COMM, effective_n, hhi, top_n_shares
 
+SPECIAL_ROWS = {
+    "cash": "Cash",
+    "opaque": "Opaque funds",
+    "fund other": "Cash and other inside funds",
+}
+
 
 @dataclass(frozen=True)
 class ExposureReport:
@@ -225,6 +231,7 @@ def exposure_report(
                 "date": None if look is None or look.date is None else look.date.date().isoformat(),
                 "age_days": None if look is None else look.age_days,
                 "description": "" if look is None else look.description,
+                "source": "" if look is None else look.source,
             }
         )
     funds = pd.DataFrame(frows).set_index("instrument").sort_values("value", ascending=False)

@@ -104,6 +104,7 @@ class FundLook:
     age_days: int | None = None
     sectors: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
     names: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
+    source: str = ""
 
     @property
     def opaque(self) -> bool:
@@ -210,11 +211,12 @@ def look_from_file(h: FundHoldings, as_of: pd.Timestamp) -> FundLook:
         weights=w,
         other=float(max(0.0, 1.0 - w.sum())),
         method="file",
-        description=f"holdings file of {h.date.date()}, {age} days old{rest}: {h.source}",
+        description=f"holdings file of {h.date.date()}, {age} days old{rest}",
         date=h.date,
         age_days=age,
         sectors=first["sector"].dropna() if "sector" in first else pd.Series(dtype=object),
         names=first["name"] if "name" in first else pd.Series(dtype=object),
+        source=h.source,
     )
 
 
