@@ -102,6 +102,8 @@ def build_matrix(
     names = list(dict.fromkeys(normalize_ticker(t) for t in instruments))
     sec = market.securities if market is not None else pd.DataFrame(columns=["issuer", "sector"])
     known = set(sec.index)
+    sec_issuer = dict(zip(sec.index, sec["issuer"].astype(str), strict=True))
+    sec_sector = dict(zip(sec.index, sec["sector"], strict=True))
     col_index: dict[str, int] = {}
     col_rows: list[dict[str, object]] = []
     col_tickers: list[list[str]] = []
@@ -123,8 +125,8 @@ def build_matrix(
         if j is not None:
             return j
         if ticker in known:
-            issuer = str(sec.at[ticker, "issuer"])
-            s = sec.at[ticker, "sector"]
+            issuer = sec_issuer[ticker]
+            s = sec_sector[ticker]
             sector = str(s) if isinstance(s, str) and s else UNKNOWN_SECTOR
             name = issuer
         else:
@@ -176,11 +178,10 @@ def build_matrix(
                 continue
             kinds[inst] = "fund"
             w = look.weights
+            f_sec = look.sectors.to_dict()
+            f_name = look.names.to_dict()
             js = np.fromiter(
-                (
-                    issuer_column(t, look.sectors.get(t), look.names.get(t))
-                    for t in w.index.astype(str)
-                ),
+                (issuer_column(t, f_sec.get(t), f_name.get(t)) for t in w.index.astype(str)),
                 dtype=np.intp,
                 count=len(w),
             )

@@ -153,7 +153,7 @@ def resolve_limits(
             idx = float(w[sec.isin(s.sectors).to_numpy()].sum())
             rel = float(s.relative_to_index or 0.0)
             bound = idx + rel
-            name = f"{label} <= S&P 500 ({100 * idx:.1f}%) {100 * rel:+.1f} pp"
+            name = f"{label} (S&P 500 {100 * idx:.1f}% {100 * rel:+.1f} pp)"
             if bound < 0:
                 raise ConfigError(
                     f"limits.sector {s.sectors}: the bound {100 * bound:.1f}% is below zero"
@@ -188,6 +188,9 @@ class LookThroughRebalance:
     exposure_before: pd.DataFrame  # accounts x columns, fractions
     exposure_after: pd.DataFrame
     matrix: ExposureMatrix
+    compliance: pd.DataFrame = field(
+        default_factory=pd.DataFrame
+    )  # account, rule, before, after, passed
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -199,6 +202,7 @@ class LookThroughRebalance:
             "trades": self.trades.to_dict("records"),
             "checks": self.checks.to_dict("records"),
             "passed": self.passed,
+            "compliance": self.compliance.to_dict("records"),
             "notes": list(self.notes),
         }
 
@@ -513,6 +517,7 @@ def rebalance_lookthrough(
                 notes.append(
                     f"account {acct}: rounding sells up to whole lots makes turnover {_pct(to)}"
                 )
+    compliance = _compliance(before_rows, after_rows, m)
     if errors:
         raise InfeasibleError(
             "; ".join(errors[:5])
@@ -531,8 +536,31 @@ def rebalance_lookthrough(
         exposure_before=pd.DataFrame(before_rows),
         exposure_after=pd.DataFrame(after_rows),
         matrix=m,
+        compliance=compliance,
         notes=tuple(dict.fromkeys(notes)),
     )
+
+
+def _compliance(before: list[pd.Series], after: list[pd.Series], m: ExposureMatrix) -> pd.DataFrame:
+    """RIC 25/50 and UCITS 5/10/40 on each account's looked-through issuer weights, before/after."""
+    from counterweight.construct.rules import RIC, UCITS
+
+    issuer = m.issuer_mask()
+    rows = []
+    for b, a in zip(before, after, strict=True):
+        for rule in (*RIC, *UCITS):
+            cb, ca = rule.evaluate(b[issuer]), rule.evaluate(a[issuer])
+            rows.append(
+                {
+                    "account": a.name,
+                    "rule": rule.name,
+                    "before": cb.value,
+                    "after": ca.value,
+                    "passed": ca.passed,
+                    "detail": ca.detail,
+                }
+            )
+    return pd.DataFrame(rows, columns=["account", "rule", "before", "after", "passed", "detail"])
 
 
 def policy_from_dict(data: dict[str, Any]) -> LookThroughPolicy:

@@ -298,11 +298,34 @@ def rebalance_checks_table(res: LookThroughRebalance) -> Table:
     return t
 
 
+def compliance_table(res: LookThroughRebalance) -> Table:
+    t = _table(
+        "Fund rules on the looked-through book, before and after",
+        "account",
+        "rule",
+        "before",
+        "after",
+        "result",
+    )
+    for r in res.compliance.itertuples(index=False):
+        t.add_row(
+            str(r.account),
+            str(r.rule),
+            pct(r.before, 2),
+            pct(r.after, 2),
+            "pass" if r.passed else "FAIL",
+        )
+    return t
+
+
 def render_rebalance(res: LookThroughRebalance, console: Console | None = None) -> None:
     con = console or Console(width=120)
     con.print(rebalance_table(res))
     con.print()
     con.print(rebalance_checks_table(res))
+    if len(res.compliance):
+        con.print()
+        con.print(compliance_table(res))
     for n in res.notes:
         con.print(f"[yellow]note:[/yellow] {n}")
 
@@ -317,6 +340,10 @@ def rebalance_sections(res: LookThroughRebalance) -> list[Section]:
             tables=[
                 ("Trades", _pct_frame(trades, ["weight_before", "weight_after"])),
                 ("Limits before and after", _pct_frame(checks, ["before", "after", "bound"])),
+                (
+                    "Fund rules before and after",
+                    _pct_frame(res.compliance.set_index("account"), ["before", "after"]),
+                ),
             ],
         )
     ]
