@@ -119,3 +119,26 @@ def test_store_keeps_fund_files_with_their_date(
     assert fnd["method"] == "file" and fnd["age_days"] == 3
     top = {r["column"]: r["weight"] for r in data["top10"]}
     assert top == pytest.approx({"AAA": 0.875, "BBB": 0.125}, abs=1e-15)
+
+
+def test_the_shipped_example_runs_and_meets_its_limits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ex = Path(__file__).resolve().parents[1] / "examples" / "lookthrough"
+    js = tmp_path / "e.json"
+    code = main(
+        [
+            "exposure",
+            str(ex / "book.csv"),
+            "--rebalance",
+            str(ex / "policy_mag7_20.toml"),
+            "--out",
+            str(tmp_path / "t.csv"),
+            "--json",
+            str(js),
+            "-q",
+        ]
+    )
+    assert code == 0, capsys.readouterr().out
+    checks = json.loads(js.read_text())["rebalance"]["checks"]
+    assert checks and all(c["passed"] and c["after"] <= c["bound"] + 1e-9 for c in checks)

@@ -108,7 +108,9 @@ def test_a_rebalance_meets_the_caps_on_the_looked_through_book(
     assert (res.trades["value"].abs() >= 100.0 - 1e-9).all()  # minimum trade
     comp = res.compliance[res.compliance["account"] == "A"].set_index("rule")
     ea = res.exposure_after.loc["A"][res.matrix.columns["kind"] == "issuer"]
-    assert comp.loc["RIC: single issuer <= 25%", "after"] == pytest.approx(float(ea.max()), abs=1e-15)
+    assert comp.loc["RIC: single issuer <= 25%", "after"] == pytest.approx(
+        float(ea.max()), abs=1e-15
+    )
     assert bool(comp.loc["UCITS: single issuer <= 10%", "passed"])  # 5% cap met => UCITS 10% met
     for acct, shares in (
         ("A", {"SPY": 100, "QQQ": 50, "XLK": 40, "NVDA": 30, "AAPL": 20}),
