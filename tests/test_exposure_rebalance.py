@@ -112,6 +112,8 @@ def test_a_rebalance_meets_the_caps_on_the_looked_through_book(
         float(ea.max()), abs=1e-15
     )
     assert bool(comp.loc["UCITS: single issuer <= 10%", "passed"])  # 5% cap met => UCITS 10% met
+    assert res.book["before"].sum() == pytest.approx(1.0, abs=1e-12)
+    assert res.book["after"].sum() == pytest.approx(1.0, abs=1e-12)
     for acct, shares in (
         ("A", {"SPY": 100, "QQQ": 50, "XLK": 40, "NVDA": 30, "AAPL": 20}),
         ("B", {"QQQ": 30, "SPY": 10}),

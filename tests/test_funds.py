@@ -352,3 +352,56 @@ def test_store_roundtrip_and_latest_on_or_before(tmp_path: Path) -> None:
     assert lib.latest("ABC", "2025-02-15").date == pd.Timestamp("2025-01-31")  # type: ignore[union-attr]
     assert lib.latest("ABC", "2025-03-31").equity.to_dict() == {"AAA": 0.5, "CCC": 0.5}  # type: ignore[union-attr]
     assert lib.latest("ABC", "2024-12-31") is None
+
+
+_CELLS = st.one_of(
+    st.sampled_from(
+        ["", "-", "AAPL", "US DOLLAR", "Cash", "Futures", "12.5%", "(3)", "$1,000", "n/a"]
+    ),
+    st.sampled_from(["2025-01-31", "As of 07-Feb-2025", "13/45/2025", "Ticker", "Weight", "fund"]),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=8),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    header=st.sampled_from(
+        [
+            "fund,date,ticker,weight",
+            "Name,Ticker,Identifier,SEDOL,Weight,Sector,Shares Held,Local Currency",
+            "Ticker,Name,Sector,Asset Class,Market Value,Weight (%),Quantity,Price",
+            "fund,snapshot_date,ticker,name,weight_pct",
+            "garbage,header",
+        ]
+    ),
+    body=st.lists(st.lists(_CELLS, min_size=0, max_size=9), max_size=8),
+    preamble=st.lists(st.lists(_CELLS, max_size=3), max_size=4),
+)
+def test_hypothesis_any_malformed_file_is_an_input_error(
+    tmp_path: Path, header: str, body: list[list[str]], preamble: list[list[str]]
+) -> None:
+    """Whatever the lines hold, the importer reads them or raises InputError naming the file."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    for r in preamble:
+        w.writerow(r)
+    buf.write(header + "\n")
+    for r in body:
+        w.writerow(r)
+    p = tmp_path / "fuzz.csv"
+    p.write_text(buf.getvalue(), encoding="utf-8")
+    try:
+        out = read_fund_file(p, fund="FUZ", date="2025-01-31")
+    except InputError as exc:
+        assert exc.file == str(p)
+        return
+    for h in out:
+        assert np.isfinite(h.lines["weight"]).all()
+        assert h.lines["weight"].sum() <= 1.05 + 1e-12
+        assert set(h.lines["kind"]) <= {"equity", "cash", "future", "currency", "other"}

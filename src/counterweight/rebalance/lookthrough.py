@@ -188,9 +188,10 @@ class LookThroughRebalance:
     exposure_before: pd.DataFrame  # accounts x columns, fractions
     exposure_after: pd.DataFrame
     matrix: ExposureMatrix
-    compliance: pd.DataFrame = field(
-        default_factory=pd.DataFrame
-    )  # account, rule, before, after, passed
+    # account, rule, before, after, passed, detail
+    compliance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # looked-through exposure of all accounts together: column -> name, before, after (fractions)
+    book: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -394,6 +395,7 @@ def rebalance_lookthrough(
     before_rows, after_rows = [], []
     notes: list[str] = []
     errors: list[str] = []
+    book_usd = [np.zeros(m.shape[1]), np.zeros(m.shape[1])]
     for a, acct in enumerate(values.index.astype(str)):
         x0 = values.iloc[a].to_numpy(dtype=float)
         V = float(x0.sum())
@@ -470,6 +472,8 @@ def rebalance_lookthrough(
             continue
         e0 = m.exposure(x0) / V
         e1 = m.exposure(x1) / V
+        book_usd[0] += e0 * V
+        book_usd[1] += e1 * V
         before_rows.append(pd.Series(e0, index=m.columns.index, name=acct))
         after_rows.append(pd.Series(e1, index=m.columns.index, name=acct))
         for k in np.flatnonzero(q != 0).tolist():
@@ -518,6 +522,15 @@ def rebalance_lookthrough(
                     f"account {acct}: rounding sells up to whole lots makes turnover {_pct(to)}"
                 )
     compliance = _compliance(before_rows, after_rows, m)
+    total = float(book_usd[0].sum())
+    book = pd.DataFrame(
+        {
+            "name": m.columns["name"],
+            "before": book_usd[0] / total if total > 0 else np.nan,
+            "after": book_usd[1] / total if total > 0 else np.nan,
+        },
+        index=m.columns.index,
+    )
     if errors:
         raise InfeasibleError(
             "; ".join(errors[:5])
@@ -537,6 +550,7 @@ def rebalance_lookthrough(
         exposure_after=pd.DataFrame(after_rows),
         matrix=m,
         compliance=compliance,
+        book=book,
         notes=tuple(dict.fromkeys(notes)),
     )
 

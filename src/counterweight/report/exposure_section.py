@@ -333,6 +333,8 @@ def render_rebalance(res: LookThroughRebalance, console: Console | None = None) 
 def rebalance_sections(res: LookThroughRebalance) -> list[Section]:
     trades = res.trades.set_index("account")
     checks = res.checks.set_index("account")
+    book = res.book.assign(larger=res.book[["before", "after"]].max(axis=1))
+    book = book.sort_values("larger", ascending=False).head(15).drop(columns="larger")
     return [
         Section(
             "Rebalance on the looked-through exposure",
@@ -343,6 +345,10 @@ def rebalance_sections(res: LookThroughRebalance) -> list[Section]:
                 (
                     "Fund rules before and after",
                     _pct_frame(res.compliance.set_index("account"), ["before", "after"]),
+                ),
+                (
+                    "Looked-through exposure before and after, all accounts (largest 15)",
+                    _pct_frame(book, ["before", "after"]),
                 ),
             ],
         )
