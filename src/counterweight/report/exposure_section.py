@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from counterweight.rebalance.lookthrough import LookThroughRebalance
 
 MAX_SOURCES = 6
+LEFT = frozenset({"kind", "looked through", "sector", "limit", "rule", "instrument"})
 
 
 def _table(title: str, *columns: str) -> Table:
@@ -27,8 +28,9 @@ def _table(title: str, *columns: str) -> Table:
     for i, c in enumerate(columns):
         t.add_column(
             c,
-            no_wrap=i > 0,
-            justify="left" if i == 0 else "right",
+            min_width=10 if i == 0 else None,
+            no_wrap=i > 0 and c != "looked through",
+            justify="left" if i == 0 or c in LEFT else "right",
             max_width=34 if i == 0 else None,
         )
     return t
@@ -56,7 +58,7 @@ def funds_table(rep: ExposureReport) -> Table:
     )
     for inst, r in rep.funds.iterrows():
         how = r["description"] if r["kind"] in ("fund", "opaque") else ""
-        t.add_row(str(inst), str(r["kind"]), pct(r["weight"], 2), how[:90])
+        t.add_row(str(inst), str(r["kind"]), pct(r["weight"], 2), how)
     return t
 
 
@@ -190,6 +192,20 @@ def sections(rep: ExposureReport) -> list[Section]:
             "Share of the whole book held in each issuer through every fund and direct position.",
             figures=[fig],
             tables=[("Top 10", _pct_frame(top, ["weight", "cumulative", *src]))],
+        ),
+        Section(
+            "Every issuer",
+            f"The {min(len(rep.issuers), 50)} largest of {len(rep.issuers)} lines (issuers, cash, fund "
+            "remainders, opaque funds); the JSON output lists all of them.",
+            tables=[
+                (
+                    "Issuers",
+                    _pct_frame(
+                        rep.issuers.head(50)[["name", "sector", "kind", "weight", *src]],
+                        ["weight", *src],
+                    ),
+                )
+            ],
         ),
         Section(
             "Groups and sectors",
