@@ -232,6 +232,7 @@ def exposure_report(
                 "age_days": None if look is None else look.age_days,
                 "description": "" if look is None else look.description,
                 "source": "" if look is None else look.source,
+                "price": lt.values.price_source.get(str(inst), ""),
             }
         )
     funds = pd.DataFrame(frows).set_index("instrument").sort_values("value", ascending=False)

@@ -178,7 +178,9 @@ def sections(rep: ExposureReport) -> list[Section]:
     for s in src:
         fig.add_bar(name=s, x=names, y=[100 * float(v) for v in rep.top10[s]])
     fig.update_layout(barmode="stack", yaxis_title="% of the book", height=380, margin={"t": 30})
-    funds = rep.funds[["kind", "weight", "method", "date", "age_days", "description", "source"]]
+    funds = rep.funds[
+        ["kind", "weight", "method", "date", "age_days", "description", "source", "price"]
+    ]
     top = rep.top10[["name", "sector", "weight", "cumulative", *src]]
     out = [
         Section(
