@@ -378,7 +378,7 @@ def rebalance_lookthrough(
     allowed = None if tr.allowed is None else {normalize_ticker(t) for t in tr.allowed} | set(buy)
     no_sell = {normalize_ticker(t) for t in tr.no_sell}
     no_buy = {normalize_ticker(t) for t in tr.no_buy} | {normalize_ticker(t) for t in tr.restricted}
-    problem = _Problem(M_live, b_live, n, cash_pos, tr.turnover, tr.cash_buffer, tr.cash_max)
+    problems: dict[tuple[tuple[int, ...], tuple[int, ...]], _Problem] = {}
     values = bv.values.reindex(columns=insts, fill_value=0.0)
     shares_held = np.zeros((len(values), n))
     pos = holdings.positions
@@ -420,25 +420,49 @@ def rebalance_lookthrough(
                 hi[k] = y0[k]
             if y0[k] == 0 and t not in buy:
                 hi[k] = 0.0
-        y = problem.solve(y0, lo, hi)
-        if y is None:
+        # only what can be held after trading enters the problem (the rest stays at zero), and
+        # only the limits that those instruments can breach (sum y = 1 => e_L <= max_k M_Lk)
+        S = np.flatnonzero((hi > 0) | (np.arange(n) == cash_pos))
+        rows = (
+            np.flatnonzero(M_live[:, S].max(axis=1) > b_live + TOL)
+            if len(live)
+            else np.zeros(0, int)
+        )
+        key = (tuple(S.tolist()), tuple(rows.tolist()))
+        problem = problems.get(key)
+        cash_s = int(np.flatnonzero(S == cash_pos)[0])
+        if problem is None:
+            problem = _Problem(
+                M_live[np.ix_(rows, S)],
+                b_live[rows],
+                len(S),
+                cash_s,
+                tr.turnover,
+                tr.cash_buffer,
+                tr.cash_max,
+            )
+            problems[key] = problem
+        ys = problem.solve(y0[S], lo[S], hi[S])
+        if ys is None:
             errors.append(
                 _explain(
-                    M_live,
-                    live,
-                    y0,
-                    lo,
-                    hi,
-                    insts,
+                    M_live[np.ix_(rows, S)],
+                    [live[r] for r in rows.tolist()],
+                    y0[S],
+                    lo[S],
+                    hi[S],
+                    [insts[k] for k in S.tolist()],
                     reason,
                     tr.turnover,
-                    cash_pos,
+                    cash_s,
                     tr.cash_buffer,
                     acct,
                     tr.cash_max,
                 )
             )
             continue
+        y = np.zeros(n)
+        y[S] = ys
         y = np.clip(y, lo, hi)
         # to shares: sells away from zero (within the position), buys toward zero
         dv = (y - y0) * V
