@@ -261,3 +261,23 @@ def test_file_age_and_opaque_before_the_first_file(sample: Market) -> None:
     # a file wins over the model with prefer="file"
     spy = FundResolver(sample, default_library(), prefer="file").look("SPY", "2025-02-10")
     assert spy.method == "file" and spy.age_days == 3
+
+
+def test_drifting_a_stale_file_by_total_return(tiny_market: Market, tmp_path: Path) -> None:
+    p = tmp_path / "f.csv"
+    p.write_text(
+        "fund,date,ticker,weight\nFND,2024-01-02,AAA,0.50\nFND,2024-01-02,BBB,0.30\n"
+        "FND,2024-01-02,ZZZ,0.15\nFND,2024-01-02,USD,0.05\n"
+    )
+    lib = HoldingsLibrary(read_fund_file(p))
+    plain = FundResolver(tiny_market, lib).look("FND", "2024-01-08")
+    assert plain.weights.to_dict() == pytest.approx({"AAA": 0.5, "BBB": 0.3, "ZZZ": 0.15})
+    look = FundResolver(tiny_market, lib, drift_files=True).look("FND", "2024-01-08")
+    # by hand: AAA 11 -> 13.31 (x1.21), BBB 20 -> 19.8 (x0.99), ZZZ unpriced: the priced average
+    g_zzz = (0.5 * 1.21 + 0.3 * 0.99) / 0.8
+    raw = {"AAA": 0.5 * 1.21, "BBB": 0.3 * 0.99, "ZZZ": 0.15 * g_zzz}
+    scale = 0.95 / sum(raw.values())
+    assert look.weights.to_dict() == pytest.approx(
+        {k: v * scale for k, v in raw.items()}, abs=1e-15
+    )
+    assert "drifted to 2024-01-08" in look.description and "2 of 3 names priced" in look.description

@@ -51,6 +51,12 @@ def exposure_cmd(
         bool,
         typer.Option("--prefer-files", help="Use a fund's holdings file before its index model."),
     ] = False,
+    drift_files: Annotated[
+        bool,
+        typer.Option(
+            "--drift-files", help="Carry holdings files to the as-of date by total return."
+        ),
+    ] = False,
     account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
     store: Annotated[
         Path | None, typer.Option(help="DuckDB store instead of the embedded sample.")
@@ -111,7 +117,9 @@ def exposure_cmd(
     else:
         market = load_sample("daily")
         library = default_library(None, extra)
-    resolver = FundResolver(market, library, prefer="file" if prefer_files else "model")
+    resolver = FundResolver(
+        market, library, prefer="file" if prefer_files else "model", drift_files=drift_files
+    )
     lt = lookthrough(book, market, resolver, as_of)
     rep = exposure_report(lt, market)
     res = None

@@ -104,7 +104,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "asset_class": ("assetclass", "classofshares", "securitytype", "type"),
     "currency": ("localcurrency", "currency", "marketcurrency"),
 }
-_CASH_TICKERS = frozenset({"CASH-USD", "CASHUSD", "USD-CASH", "XTSLA", "MONEYMARKET"})
+_CASH_TICKERS = frozenset({"USD", "CASH-USD", "CASHUSD", "USD-CASH", "XTSLA", "MONEYMARKET"})
 """Tickers that are cash whatever the name (``CASH`` alone is Pathward Financial's ticker)."""
 _CASH_NAME = re.compile(
     r"\b(US DOLLARS?|U\.S\. DOLLARS?|CASH|MONEY MARKET|TREASURY SL AGENCY|TREAS(URY)? (BILL|OBLIG)|"

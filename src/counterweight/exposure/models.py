@@ -32,7 +32,7 @@ date beat a model of its index).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -220,8 +220,54 @@ def look_from_file(h: FundHoldings, as_of: pd.Timestamp) -> FundLook:
     )
 
 
+def drift_look(look: FundLook, market: Market, day: pd.Timestamp) -> FundLook:
+    """A file's equity weights carried from the file's date to ``day`` by total return.
+
+    w_i(D) ∝ w_i(f) g_i with g_i = P_i(D) / P_i(f) (the close on or before each date) for the
+    names the Market prices; the others grow with the fund's own total return from the
+    Market's reference ETF series, or, without it, with the weighted average growth of the
+    priced names. The equity share of the fund is kept as in the file (cash is not grown).
+    """
+    if look.date is None or look.date < market.dates[0] or look.date >= day:
+        return look
+    i0, i1 = market.date_position(look.date), market.date_position(day)
+    if i1 <= i0:
+        return look
+    w = look.weights
+    pos = market.tickers.get_indexer(w.index)
+    ok = pos >= 0
+    g = np.full(len(w), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g[ok] = market.prices[i1, pos[ok]] / market.prices[i0, pos[ok]]
+    priced = np.isfinite(g) & (g > 0)
+    fund_g = float("nan")
+    b = market.benchmarks
+    if not b.empty and look.fund in b.columns:
+        s = b[look.fund].dropna()
+        s0, s1 = s[s.index <= market.dates[i0]], s[s.index <= market.dates[i1]]
+        if len(s0) and len(s1):
+            fund_g = float(s1.iloc[-1] / s0.iloc[-1])
+    wv = w.to_numpy(dtype=float)
+    how = "the fund's own total return"
+    if not np.isfinite(fund_g):
+        fund_g = float(np.sum(wv[priced] * g[priced]) / np.sum(wv[priced])) if priced.any() else 1.0
+        how = "the priced names' average"
+    g = np.where(priced, g, fund_g)
+    grown = wv * g
+    grown *= wv.sum() / grown.sum()
+    text = (
+        f"{look.description}, drifted to {market.dates[i1].date()} by total return "
+        f"({int(priced.sum())} of {len(w)} names priced, the others at {how})"
+    )
+    return replace(look, weights=pd.Series(grown, index=w.index), description=text)
+
+
 class FundResolver:
-    """Look funds through on dates, caching each (fund, date)."""
+    """Look funds through on dates, caching each (fund, date).
+
+    ``drift_files``: carry a holdings file's weights from its date to the look-through date by
+    total return (:func:`drift_look`) instead of using them as published.
+    """
 
     def __init__(
         self,
@@ -229,12 +275,14 @@ class FundResolver:
         library: HoldingsLibrary | None = None,
         *,
         prefer: Literal["model", "file"] = "model",
+        drift_files: bool = False,
     ) -> None:
         if prefer not in ("model", "file"):
             raise ConfigError(f"prefer must be 'model' or 'file', not {prefer!r}")
         self.market = market
         self.library = library or HoldingsLibrary()
         self.prefer = prefer
+        self.drift_files = drift_files
         self._cache: dict[tuple[str, pd.Timestamp], FundLook] = {}
 
     def is_modelled(self, fund: str) -> bool:
@@ -259,7 +307,12 @@ class FundResolver:
 
     def _file(self, f: str, day: pd.Timestamp) -> FundLook | None:
         h = self.library.latest(f, day)
-        return None if h is None else look_from_file(h, day)
+        if h is None:
+            return None
+        look = look_from_file(h, day)
+        if self.drift_files and self.market is not None:
+            look = drift_look(look, self.market, day)
+        return look
 
     def _resolve(self, f: str, day: pd.Timestamp) -> FundLook:
         order = (self._model, self._file) if self.prefer == "model" else (self._file, self._model)
