@@ -30,6 +30,8 @@ from counterweight.groups import MAG7, Group
 from counterweight.market import Market
 from counterweight.measure.concentration import TECH_PLUS_COMM, effective_n, hhi, top_n_shares
 
+STALE_DAYS = 31
+"""A holdings file older than this (days) is flagged in the notes."""
 SPECIAL_ROWS = {
     "cash": "Cash",
     "opaque": "Opaque funds",
@@ -242,6 +244,15 @@ def exposure_report(
             f"{100 * opaque:.2f}% of the book is in opaque funds: counted as one line each, "
             "left out of the issuer, concentration and rule figures"
         )
+    for inst, look in m.looks.items():
+        if look.method == "file" and look.age_days is not None and look.age_days > STALE_DAYS:
+            how = (
+                "drifted by total return" if "drifted" in look.description else "used as published"
+            )
+            notes.append(
+                f"{inst}: its holdings file is {look.age_days} days old ({look.date.date() if look.date else ''}), "
+                f"{how}; give a newer file with --funds"
+            )
     unknown = float(issuer_rows.loc[issuer_rows["sector"] == "Unknown", "weight"].sum())
     if unknown > 0:
         notes.append(
