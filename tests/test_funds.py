@@ -405,3 +405,11 @@ def test_hypothesis_any_malformed_file_is_an_input_error(
         assert np.isfinite(h.lines["weight"]).all()
         assert h.lines["weight"].sum() <= 1.05 + 1e-12
         assert set(h.lines["kind"]) <= {"equity", "cash", "future", "currency", "other"}
+
+
+def test_fund_from_the_issuers_file_names(tmp_path: Path) -> None:
+    body = SSGA.split("\n", 4)[4]  # no preamble: the fund comes from the file name
+    (h,) = read_fund_file(_w(tmp_path, "holdings-daily-us-en-xlk.csv", body), date="2025-02-07")
+    assert h.fund == "XLK"
+    (i,) = read_fund_file(_w(tmp_path, "IWB_holdings.csv", ISHARES))
+    assert i.fund == "IWB"
