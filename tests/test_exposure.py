@@ -281,3 +281,20 @@ def test_drifting_a_stale_file_by_total_return(tiny_market: Market, tmp_path: Pa
         {k: v * scale for k, v in raw.items()}, abs=1e-15
     )
     assert "drifted to 2024-01-08" in look.description and "2 of 3 names priced" in look.description
+
+
+def test_the_sp500_model_against_ssgas_published_spy(sample: Market) -> None:
+    """On 2025-02-07 the SPY model holds 95% in common with SSGA's file (company-level caps, not
+    float-adjusted, and members the sample lacks, make the rest)."""
+    lib = default_library()
+    model = FundResolver(sample, lib).look("SPY", "2025-02-07")
+    published = FundResolver(sample, lib, prefer="file").look("SPY", "2025-02-07")
+    assert model.method == "model" and published.method == "file" and published.age_days == 0
+
+    def by_issuer(w: pd.Series) -> pd.Series:
+        return (w / w.sum()).groupby(_issuer_of(sample, pd.Index(w.index))).sum()
+
+    a, b = by_issuer(model.weights).align(by_issuer(published.weights), fill_value=0.0)
+    overlap = float(np.minimum(a, b).sum())
+    assert 0.94 < overlap < 0.96
+    assert abs(a["Nvidia"] - b["Nvidia"]) < 0.002  # 6.18% vs 6.24%
