@@ -57,11 +57,15 @@ def test_group_and_top_weights_brute_force(result, sample: cw.Market) -> None:
         )
         by_issuer = row.groupby(sample.securities["issuer"]).sum()
         assert top.loc[d, "cap"] == pytest.approx(by_issuer.nlargest(10).sum(), abs=1e-14)
-    # equal weight holds each name at 1/n right after a rebalance: Mag 7 (8 tickers) ~ 8/n
+    # equal weight holds each company at 1/n right after a rebalance: Mag 7 (8 tickers, 7
+    # companies: GOOG + GOOGL share Alphabet's slot) is 7/n
     d = result.strategies["equal"].rebalance_dates[1]
-    n = int((result.strategies["equal"].weights.loc[d] > 0).sum())
-    held = [t for t in MAG7_TICKERS if result.strategies["equal"].weights.loc[d, t] > 0]
-    assert mag.loc[d, "equal"] == pytest.approx(len(held) / n, abs=1e-12)
+    row = result.strategies["equal"].weights.loc[d]
+    issuer = sample.securities["issuer"]
+    companies = set(issuer[row[row > 0].index])
+    held = {issuer[t] for t in MAG7_TICKERS if row[t] > 0}
+    assert len(held) == 7
+    assert mag.loc[d, "equal"] == pytest.approx(len(held) / len(companies), abs=1e-12)
 
 
 def test_comparison_table_consistent_with_metrics(result) -> None:
@@ -218,3 +222,26 @@ def test_monthly_panel_annualises_by_12() -> None:
     assert table.loc["cap", "volatility"] == pytest.approx(pf.annual_volatility(r, 12), abs=1e-15)
     # former members are in this panel: names leave and are sold between rebalances
     assert res.strategies["cap"].traded.gt(0).sum() >= len(res.strategies["cap"].rebalance_dates)
+
+
+def test_cli_cap_weight_on_a_price_only_store_refuses_in_one_line(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`backtest -p cap` on a store without caps used to print 0.00% everywhere."""
+    dates = pd.bdate_range("2024-01-02", periods=30)
+    rows = [
+        f"{d.date()},{t},{10 + i + 0.1 * k}"
+        for k, d in enumerate(dates)
+        for i, t in enumerate(["AAA", "BBB"])
+    ]
+    csv = tmp_path / "p.csv"
+    csv.write_text("Date,Ticker,Close\n" + "\n".join(rows) + "\n")
+    db = str(tmp_path / "s.duckdb")
+    assert main(["data", "import", str(csv), "--kind", "prices", "--store", db, "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["backtest", "-p", "cap", "--store", db]) != 0
+    out = capsys.readouterr()
+    lines = [ln for ln in out.err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "cap weight needs market caps, and this data has none" in lines[0]
+    assert "0.00%" not in out.out
+    assert main(["backtest", "-p", "equal", "--store", db]) == 0  # prices suffice for equal

@@ -49,6 +49,12 @@ def _solve_cost(
     return 0.5 * (lo + hi)
 
 
+def next_basket(market: Market) -> Market:
+    """The membership of t + 1 on each date t (the last date keeps its own)."""
+    mem = np.vstack([market.members[1:], market.members[-1:]])
+    return market.with_members(mem)
+
+
 def reference(
     prices: np.ndarray,
     members: np.ndarray,
@@ -58,7 +64,12 @@ def reference(
     rule=None,
     market=None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Daily net returns and costs of a share-and-cash portfolio following ``targets``."""
+    """Daily net returns and costs of a share-and-cash portfolio following ``targets``.
+
+    Membership as an index fund trades it: at the close of t, when the basket of t + 1 differs,
+    leavers are sold and joiners bought at the rule's target (computed on the next-day basket),
+    the continuing shares scaled by one factor so the invested fraction is unchanged.
+    """
     px = pd.DataFrame(prices).ffill().to_numpy()
     t_len, n = px.shape
     shares = np.zeros(n)
@@ -67,6 +78,17 @@ def reference(
     costs = np.zeros(t_len)
     last_target = np.zeros(n)
     p_safe = np.nan_to_num(px, nan=0.0)
+    basket = None if market is None else next_basket(market)
+
+    def trade_to(t: int, w: np.ndarray, v: float) -> None:
+        nonlocal shares, cash
+        c = _solve_cost(shares, p_safe[t], w, v, k)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new_sh = np.where(w > 0, w * (v - c) / p_safe[t], 0.0)
+        cash = (v - c) - float(np.sum(new_sh * p_safe[t]))
+        shares = new_sh
+        costs[t] = c / v
+
     for t in range(t_len):
         v = cash + float(np.sum(shares * p_safe[t]))
         do_trade = t in targets
@@ -81,24 +103,28 @@ def reference(
                 hit |= bool(np.any(dev[pos] > bands.relative * last_target[pos]))
             if hit:
                 do_trade = True
-                targets[t] = rule.targets(market, np.array([t]))[0]
+                targets[t] = rule.targets(basket, np.array([t]))[0]
         if do_trade:
-            w = targets[t]
-            c = _solve_cost(shares, p_safe[t], w, v, k)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                new_sh = np.where(w > 0, w * (v - c) / p_safe[t], 0.0)
-            cash = (v - c) - float(np.sum(new_sh * p_safe[t]))
-            shares = new_sh
-            costs[t] = c / v
-            last_target = w
-        elif t > 0:
-            out = members[t - 1] & ~members[t] & (shares != 0)
-            if out.any():
-                proceeds = shares[out] * p_safe[t, out]
-                c = float(np.sum(k[out] * proceeds))
-                cash += float(proceeds.sum()) - c
-                shares[out] = 0.0
-                costs[t] = c / v
+            trade_to(t, targets[t], v)
+            last_target = targets[t]
+        elif t + 1 < t_len and (members[t + 1] != members[t]).any():
+            held_val = shares * p_safe[t]
+            stay, joins = members[t + 1], members[t + 1] & ~members[t]
+            tw = np.nan_to_num(rule.targets(basket, np.array([t]))[0]) if joins.any() else 0 * k
+            buy = joins & (tw > 0)
+            leave = (shares != 0) & ~stay
+            if held_val.sum() != 0 and (leave.any() or buy.any()):
+                f = held_val.sum() / v
+                keep = (shares != 0) & stay & ~buy
+                room = f - tw[buy].sum()
+                w = np.zeros(n)
+                if room >= 0 and held_val[keep].sum() > 0:
+                    w[buy] = tw[buy]
+                    w[keep] = held_val[keep] / held_val[keep].sum() * room
+                elif buy.any():
+                    w[buy] = tw[buy] / tw[buy].sum() * f
+                trade_to(t, w, v)
+                last_target = w
         values[t] = cash + float(np.sum(shares * p_safe[t]))
     prev = np.r_[1.0, values[:-1]]
     return values / prev - 1.0, costs
@@ -148,7 +174,7 @@ def _compare(
         market, [rule], schedule=schedule, cost_bps=cost_bps, spread_bps=spreads, engine=engine
     )
     planned = schedule.positions(market.dates)
-    targets = dict(zip(planned.tolist(), rule.targets(market, planned), strict=True))
+    targets = dict(zip(planned.tolist(), rule.targets(next_basket(market), planned), strict=True))
     k = np.full(len(market.tickers), cost_bps / 1e4)
     if spreads is not None:
         k = k + spreads.reindex(market.tickers).fillna(0).to_numpy() / 2e4
@@ -231,23 +257,56 @@ def test_no_look_ahead() -> None:
     assert w.iloc[2]["A"] == pytest.approx(2 / 3, abs=1e-15)  # rebalanced at day-2 close
 
 
-def test_leaver_sold_at_close_and_held_in_cash() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_leaver_sold_at_close_before_it_leaves(engine: str) -> None:
+    """A's membership ends on day 2 (out from day 2): the fund sells it at the close of day 1,
+    its last member day, and the proceeds go to B. A's 50% fall on day 2 costs nothing."""
     dates = pd.bdate_range("2024-01-01", periods=5)
-    prices = pd.DataFrame({"A": [10.0, 11, 12, 13, 14], "B": [10.0, 10, 10, 10, 10]}, index=dates)
+    prices = pd.DataFrame({"A": [10.0, 11, 5.5, 6, 7], "B": [10.0, 10, 10, 10, 10]}, index=dates)
     members = pd.DataFrame({"A": [True, True, False, False, False], "B": [True] * 5}, index=dates)
     m = Market.from_frames(prices, members=members)
-    res = run_backtest(m, [EqualWeight()], schedule=Never(), cost_bps=100)
+    res = run_backtest(m, [EqualWeight()], schedule=Never(), cost_bps=100, engine=engine)
     s = res.strategies["equal"]
     # day 0 buys 1/2 + 1/2 at 1% cost: V0 = 1 - C, C = 0.01 (1 - C) -> C = 0.01 / 1.01
     c0 = 0.01 / 1.01
     v0 = 1 - c0
     assert s.value.iloc[0] == pytest.approx(v0, abs=1e-15)
-    # day 2: A (now 12) is sold at that close, paying 1% of its value
-    a_val = v0 / 2 * 1.2
-    v2 = v0 / 2 + a_val * 0.99
-    assert s.value.iloc[2] == pytest.approx(v2, abs=1e-15)
-    assert s.cash.iloc[3] == pytest.approx(a_val * 0.99 / v2, abs=1e-15)
-    assert s.returns.iloc[4] == pytest.approx(0.0, abs=1e-15)  # cash and flat B
+    # day 1 close: A (now 11) is sold into B: C = 0.01 (h_A - C) + 0.01 h_A -> C = 0.02 h_A / 1.01
+    h_a = v0 / 2 * 1.1
+    c1 = 0.02 * h_a / 1.01
+    v1 = v0 / 2 + h_a - c1
+    assert s.value.iloc[1] == pytest.approx(v1, abs=1e-15)
+    assert s.costs.iloc[1] == pytest.approx(c1 / (v0 / 2 + h_a), abs=1e-15)
+    w = s.weights
+    assert w is not None and w.iloc[1]["A"] == 0.0 and w.iloc[1]["B"] == pytest.approx(1.0)
+    np.testing.assert_allclose(s.returns.iloc[2:], 0.0, atol=1e-15)  # all in flat B
+    assert len(s.rebalance_dates) == 1  # the membership trade is not a scheduled rebalance
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_joiner_bought_at_close_before_it_joins(engine: str) -> None:
+    """C joins on day 2: the fund buys it at the close of day 1 at its cap weight and earns C's
+    doubling on day 2, the index's own return that day."""
+    dates = pd.bdate_range("2024-01-01", periods=4)
+    prices = pd.DataFrame(
+        {"A": [10.0, 10, 10, 10], "B": [10.0, 10, 10, 10], "C": [10.0, 10, 20, 20]}, index=dates
+    )
+    caps = prices * pd.Series({"A": 1e9, "B": 1e9, "C": 2e9})
+    members = pd.DataFrame(
+        {"A": [True] * 4, "B": [True] * 4, "C": [False, False, True, True]}, index=dates
+    )
+    m = Market.from_frames(prices, caps=caps, members=members)
+    res = run_backtest(m, [CapWeight()], schedule=Never(), cost_bps=0, engine=engine)
+    s = res.strategies["cap"]
+    w = s.weights
+    assert w is not None
+    np.testing.assert_allclose(w.iloc[0], [0.5, 0.5, 0.0], atol=1e-15)
+    np.testing.assert_allclose(w.iloc[1], [0.25, 0.25, 0.5], atol=1e-15)
+    assert s.returns.iloc[2] == pytest.approx(0.5, abs=1e-15)  # half in C, which doubles
+    from counterweight.measure.leadership import attribution
+
+    idx = attribution(m, "cap").index_returns
+    np.testing.assert_allclose(s.returns.to_numpy()[1:], idx[1:], atol=1e-15)
 
 
 @settings(max_examples=30, deadline=None)
@@ -285,10 +344,11 @@ def test_turnover_of_monthly_equal_weight() -> None:
     assert (s.costs == 0).all()
     w = s.weights
     assert w is not None
-    # after each rebalance the members hold 1/n each
+    # after each rebalance every company holds 1/n (T4 and T5 are one issuer's two classes)
+    codes = m.issuer_codes
     for d in s.rebalance_dates:
-        row = w.loc[d]
-        held = row[row > 0]
+        by_company = np.bincount(codes, weights=w.loc[d].to_numpy())
+        held = by_company[by_company > 0]
         assert np.allclose(held, 1 / len(held), atol=1e-15)
 
 
@@ -319,20 +379,23 @@ def test_survivorship_caveat() -> None:
     assert res.caveats[0] == msg
 
 
-def test_trade_on_changes_rebalances_on_membership_dates() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_trade_on_changes_rebalances_on_membership_dates(engine: str) -> None:
     m = random_market(2)
-    res = run_backtest(m, [CapWeight()], schedule=Never(), cost_bps=0, trade_on_changes=True)
-    changes = np.flatnonzero((m.members[1:] != m.members[:-1]).any(axis=1)) + 1
+    res = run_backtest(
+        m, [CapWeight()], schedule=Never(), cost_bps=0, trade_on_changes=True, engine=engine
+    )
+    # a change effective on t + 1 is traded at the close of t
+    changes = np.flatnonzero((m.members[1:] != m.members[:-1]).any(axis=1))
     got = set(res.strategies["cap"].rebalance_dates)
     assert {m.dates[i] for i in changes} <= got
-    # a cap-weight portfolio rebalanced on every membership change equals the index
-    idx_w = m.cap_weights_array()
+    # a cap-weight portfolio rebalanced on every membership change holds the next day's index
+    idx_w = next_basket(m).cap_weights_array()
     w = res.strategies["cap"].weights
     assert w is not None
     held = np.nan_to_num(idx_w)
     keep = np.ones(len(m.dates), dtype=bool)
-    keep[0] = False
-    keep[40:46] = False  # T2 has no price there: the index weight uses its cap, we hold it flat
+    keep[39:46] = False  # T2 has no price there: the index weight uses its cap, we hold it flat
     np.testing.assert_allclose(w.to_numpy()[keep], held[keep], atol=1e-12)
 
 
@@ -365,4 +428,146 @@ def test_auto_engine_choice() -> None:
 
     assert choose_engine(10, needs_numpy=False) == "numpy"
     assert choose_engine(AUTO_NUMBA_MIN_CELLS, needs_numpy=True) == "numpy"
-    assert choose_engine(AUTO_NUMBA_MIN_CELLS, needs_numpy=False) == ("numba" if _has_numba() else "numpy")
+    assert choose_engine(AUTO_NUMBA_MIN_CELLS, needs_numpy=False) == (
+        "numba" if _has_numba() else "numpy"
+    )
+
+
+def brute_cap_index(prices: np.ndarray, caps: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Day-t return of the cap-weighted index by a plain loop: members on t, caps at t-1."""
+    out = np.full(prices.shape[0], np.nan)
+    for t in range(1, prices.shape[0]):
+        num = den = 0.0
+        for i in range(prices.shape[1]):
+            if members[t, i]:
+                num += caps[t - 1, i] * (prices[t, i] / prices[t - 1, i] - 1)
+                den += caps[t - 1, i]
+        if den > 0:
+            out[t] = num / den
+    return out
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), flip=st.floats(0.02, 0.3))
+def test_property_cap_weight_fund_tracks_the_index_through_changes(seed: int, flip: float) -> None:
+    """Random joiners and leavers (several on one day, leaver-only and joiner-only days, names that
+    crash 50% on their first day out): buy-and-hold cap weight, trading each change at the close
+    before it, earns exactly the cap-weighted index of the day's members, in both engines."""
+    rng = np.random.default_rng(seed)
+    t_len, n = 40, 7
+    rets = rng.normal(0, 0.02, (t_len, n))
+    members = np.ones((t_len, n), dtype=bool)
+    for i in range(n):
+        state = True
+        for t in range(t_len):
+            if rng.random() < flip:
+                state = not state
+            members[t, i] = state
+    members[:, 0] = True  # the index is never empty
+    out_day = np.r_[np.zeros((1, n), dtype=bool), members[:-1] & ~members[1:]]
+    rets[out_day] = -0.5  # every leaver halves on its first day out
+    prices = 20 * np.cumprod(1 + rets, axis=0)
+    caps = prices * rng.uniform(1e8, 1e10, n)
+    dates = pd.bdate_range("2024-01-01", periods=t_len)
+    tickers = [f"X{i}" for i in range(n)]
+    m = Market.from_frames(
+        pd.DataFrame(prices, index=dates, columns=tickers),
+        caps=pd.DataFrame(caps, index=dates, columns=tickers),
+        members=pd.DataFrame(members, index=dates, columns=tickers),
+    )
+    ref = brute_cap_index(prices, caps, members)
+    from counterweight.measure.leadership import attribution
+
+    np.testing.assert_allclose(attribution(m, "cap").index_returns[1:], ref[1:], atol=1e-14)
+    for engine in ENGINES:
+        res = run_backtest(m, [CapWeight()], schedule=Never(), cost_bps=0, engine=engine)
+        got = res.strategies["cap"].returns.to_numpy()
+        np.testing.assert_allclose(got[1:], ref[1:], atol=1e-13)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_equal_weight_gives_a_company_one_slot(engine: str) -> None:
+    """GOOG + GOOGL together get one company's 1/3, split by their caps."""
+    dates = pd.bdate_range("2024-01-01", periods=3)
+    prices = pd.DataFrame(
+        {"AAPL": [10.0] * 3, "GOOGL": [10.0] * 3, "GOOG": [10.0] * 3, "XOM": [10.0] * 3},
+        index=dates,
+    )
+    caps = prices * pd.Series({"AAPL": 3e9, "GOOGL": 1e9, "GOOG": 3e9, "XOM": 1e9})
+    sec = pd.DataFrame({"issuer": ["Apple", "Alphabet", "Alphabet", "Exxon"]}, index=prices.columns)
+    m = Market.from_frames(prices, caps=caps, securities=sec)
+    w = EqualWeight().targets(m, np.array([0]))[0]
+    np.testing.assert_allclose(w, [1 / 3, 1 / 12, 1 / 4, 1 / 3], atol=1e-15)
+    per_ticker = EqualWeight(by_company=False).targets(m, np.array([0]))[0]
+    np.testing.assert_allclose(per_ticker, 0.25, atol=1e-15)
+    res = run_backtest(m, [EqualWeight()], schedule=Never(), cost_bps=0, engine=engine)
+    held = res.strategies["equal"].weights
+    assert held is not None
+    np.testing.assert_allclose(held.iloc[0].to_numpy(), [1 / 3, 1 / 12, 1 / 4, 1 / 3], atol=1e-15)
+
+
+def test_cap_weight_without_caps_refuses() -> None:
+    from counterweight.errors import DataUnavailableError
+
+    m = random_market(1)
+    bare = Market.from_frames(m.prices_frame(), members=m.members_frame())
+    with pytest.raises(DataUnavailableError, match="cap weight needs market caps"):
+        run_backtest(bare, [CapWeight()], cost_bps=0)
+    with pytest.raises(DataUnavailableError, match="cap weight needs market caps"):
+        run_backtest(bare, [CappedCapWeight(0.1)], cost_bps=0)
+    late = Market.from_frames(
+        m.prices_frame(), caps=m.caps_frame().iloc[100:], members=m.members_frame()
+    )
+    with pytest.raises(DataUnavailableError, match="none for the members on 2024-01-02"):
+        run_backtest(late, [CapWeight()], cost_bps=0)
+    run_backtest(late, [CapWeight()], cost_bps=0, start=late.dates[100])  # from there it runs
+
+
+def test_caveats_said_once() -> None:
+    """Survivorship from the data and from the backtest's own check is one caveat; exact repeats
+    go (the review saw survivorship printed three times)."""
+    from dataclasses import replace
+
+    from counterweight.backtest.engine import backtest_caveats
+
+    m = random_market(0)
+    today = m.with_members(np.ones(m.shape, dtype=bool))
+    data_caveats = (
+        "survivorship: the panel holds today's members only",
+        "caps estimated between snapshots",
+        "12 tickers have no prices (survivorship: mostly former members)",
+        "caps estimated between snapshots",
+    )
+    today = replace(today, provenance=replace(today.provenance, caveats=data_caveats))
+    res = run_backtest(today, [EqualWeight()], cost_bps=0)
+    assert len(res.caveats) == len(set(res.caveats)) == 2
+    surv = [c for c in res.caveats if "survivorship" in c.lower()]
+    assert len(surv) == 1 and surv[0].startswith("Survivorship bias: every name")
+    assert "today's members only" in surv[0] and "12 tickers have no prices" in surv[0]
+    assert res.caveats[1] == "caps estimated between snapshots"
+    # former members present: the data's own survivorship facts still make one caveat
+    mixed = replace(m, provenance=today.provenance)
+    got = backtest_caveats(mixed)
+    assert [c for c in got if "survivorship" in c.lower()] == [
+        "survivorship: the panel holds today's members only. In this data: 12 tickers have no "
+        "prices (survivorship: mostly former members)."
+    ]
+    assert backtest_caveats(replace(m, provenance=replace(m.provenance, caveats=()))) == ()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("rule", [EqualWeight(), CapWeight()], ids=lambda r: r.name)
+def test_trade_on_changes_matches_reference(rule, engine: str) -> None:
+    """With trade_on_changes every change is a full rebalance at the close before it."""
+    m = random_market(5)
+    res = run_backtest(
+        m, [rule], schedule=Monthly(), cost_bps=10, trade_on_changes=True, engine=engine
+    )
+    changes = np.flatnonzero((m.members[1:] != m.members[:-1]).any(axis=1))
+    pos = np.union1d(Monthly().positions(m.dates), changes)
+    targets = dict(zip(pos.tolist(), rule.targets(next_basket(m), pos), strict=True))
+    k = np.full(len(m.tickers), 10 / 1e4)
+    ref_r, ref_c = reference(m.prices, m.members, targets, k, None, rule, m)
+    got = res.strategies[rule.name]
+    np.testing.assert_allclose(got.returns.to_numpy(), ref_r, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.costs.to_numpy(), ref_c, rtol=0, atol=1e-13)

@@ -125,7 +125,8 @@ def test_advance_decline_and_index_returns_brute_force():
         rs = [r[t, i] for i in range(p.shape[1]) if mk.members[t, i] and np.isfinite(r[t, i])]
         assert adv[t] == sum(x > 0 for x in rs) and dec[t] == sum(x < 0 for x in rs)
         assert cnt[t] == len(rs)
-        basket = [i for i in range(p.shape[1]) if mk.members[t - 1, i] and np.isfinite(r[t, i])]
+        # the day-t basket is the members on t (end-exclusive intervals), weighted at t-1
+        basket = [i for i in range(p.shape[1]) if mk.members[t, i] and np.isfinite(r[t, i])]
         assert ew[t] == pytest.approx(np.mean([r[t, i] for i in basket]), rel=1e-12)
         wts = np.array([mk.caps[t - 1, i] for i in basket])
         ok = np.isfinite(wts)

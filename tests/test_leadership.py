@@ -58,22 +58,36 @@ def synthetic_market(t: int = 40, seed: int = 1, holes: bool = True) -> Market:
 
 
 def brute_index_returns(m: Market, weighting: str, tickers: list[str] | None = None) -> np.ndarray:
-    """Loop over days and names: previous-close weights of members with a return today."""
+    """Loop over days and names: the members *on* day t with a return that day, weighted by caps
+    at t-1 (cap) or one slot per company split by caps at t-1 (equal)."""
     cols = range(len(m.tickers)) if tickers is None else [m.tickers.get_loc(t) for t in tickers]
+    issuer = m.securities["issuer"]
     out = np.full(len(m.dates), np.nan)
     for t in range(1, len(m.dates)):
-        num = den = 0.0
+        held = []
         for i in cols:
             p0, p1, c0 = m.prices[t - 1, i], m.prices[t, i], m.caps[t - 1, i]
-            if not m.members[t - 1, i] or np.isnan(p0) or np.isnan(p1):
+            if not m.members[t, i] or np.isnan(p0) or np.isnan(p1):
                 continue
-            b = c0 if weighting == "cap" else 1.0
-            if np.isnan(b):
+            if weighting == "cap" and not c0 > 0:
                 continue
-            num += b * (p1 / p0 - 1)
-            den += b
-        if den > 0:
-            out[t] = num / den
+            held.append(i)
+        if not held:
+            continue
+        if weighting == "cap":
+            base = {i: m.caps[t - 1, i] for i in held}
+        else:
+            companies: dict[str, list[int]] = {}
+            for i in held:
+                companies.setdefault(str(issuer.iloc[i]), []).append(i)
+            base = {}
+            for members in companies.values():
+                caps = [m.caps[t - 1, i] for i in members]
+                for i, c in zip(members, caps, strict=True):
+                    split = c / sum(caps) if all(x > 0 for x in caps) else 1 / len(members)
+                    base[i] = split / len(companies)
+        den = sum(base.values())
+        out[t] = sum(b * (m.prices[t, i] / m.prices[t - 1, i] - 1) for i, b in base.items()) / den
     return out
 
 
@@ -252,3 +266,147 @@ def test_etf_windows_use_the_etf_calendar() -> None:
     got = etf_window_returns(bm, ["SPY"], [w]).iloc[0, 0]
     # start falls back to the last ETF close on or before the window start (stock_dates[2])
     assert got == pytest.approx(108.0 / 102.0 - 1)
+
+
+def _change_panel() -> Market:
+    """Three names, 5 days. C's membership ends on day 2 (out from day 2) and C halves that day;
+    D joins on day 2 and doubles that day. A and B are flat, then rise 1% on day 3."""
+    dates = pd.bdate_range("2024-03-04", periods=5)
+    px = pd.DataFrame(
+        {
+            "A": [10.0, 10, 10, 10.1, 10.1],
+            "B": [10.0, 10, 10, 10.1, 10.1],
+            "C": [10.0, 10, 5, 5, 5],
+            "D": [10.0, 10, 20, 20, 20],
+        },
+        index=dates,
+    )
+    caps = px * pd.Series({"A": 1e9, "B": 2e9, "C": 1e9, "D": 1e9})
+    members = pd.DataFrame(
+        {
+            "A": [True] * 5,
+            "B": [True] * 5,
+            "C": [True, True, False, False, False],
+            "D": [False, False, True, True, True],
+        },
+        index=dates,
+    )
+    return Market.from_frames(px, caps=caps, members=members)
+
+
+@pytest.mark.parametrize("weighting", ["cap", "equal"])
+def test_leaver_out_and_joiner_in_on_the_change_day(weighting: str) -> None:
+    m = _change_panel()
+    a = attribution(m, weighting)
+    # day 2: C (out) must not drag; D (in) counts on its first day with its day-1 weight
+    expected_day2 = 1e9 * 1.0 / 4e9 if weighting == "cap" else 1.0 / 3
+    assert a.index_returns[2] == pytest.approx(expected_day2, abs=1e-15)
+    assert a.index_returns[1] == pytest.approx(0.0, abs=1e-15)
+    np.testing.assert_allclose(a.index_returns, brute_index_returns(m, weighting), equal_nan=True)
+    w = daily_weights(m, weighting)
+    assert w[2, m.tickers.get_loc("C")] == 0.0 and w[2, m.tickers.get_loc("D")] > 0
+    assert w[1, m.tickers.get_loc("C")] > 0 and w[1, m.tickers.get_loc("D")] == 0.0
+    win = resolve_window(m.dates, f"{m.dates[2].date()}:{m.dates[2].date()}")
+    c = a.contributions(win)
+    assert c["C"] == 0.0 and c["D"] == pytest.approx(expected_day2, abs=1e-15)
+    daily = group_daily_returns(m, [group("CD", ["C", "D"])], weightings=(weighting,))
+    assert daily[f"Index ({weighting})"].iloc[2] == pytest.approx(expected_day2, abs=1e-15)
+    assert daily[f"CD ({weighting})"].iloc[2] == pytest.approx(1.0, abs=1e-15)  # only D
+
+
+def test_equal_weight_is_by_company() -> None:
+    """GOOG + GOOGL share Alphabet's one slot (split by their caps at t-1): S&P 500 EWI weights
+    companies, not share lines."""
+    m = synthetic_market(holes=False)
+    w = daily_weights(m, "equal")
+    g, gl = m.tickers.get_loc("GOOG"), m.tickers.get_loc("GOOGL")
+    for t in (1, 15, 30):
+        n_companies = len({m.securities["issuer"].iloc[i] for i in np.flatnonzero(m.members[t])})
+        assert w[t, g] + w[t, gl] == pytest.approx(1 / n_companies, abs=1e-15)
+        split = m.caps[t - 1, g] / (m.caps[t - 1, g] + m.caps[t - 1, gl])
+        assert w[t, g] == pytest.approx(split / n_companies, abs=1e-15)
+        other = w[t, m.tickers.get_loc("AAPL")]
+        assert other == pytest.approx(1 / n_companies, abs=1e-15)
+    from counterweight.measure.breadth import index_returns
+
+    ew, _ = index_returns(m.returns, m.caps, m.members, issuer_codes=m.issuer_codes)
+    np.testing.assert_allclose(ew, brute_index_returns(m, "equal"), equal_nan=True, rtol=1e-12)
+
+
+WINDOW_NAMES = ["1W", "1M", "3M", "6M", "YTD", "1Y", "3Y", "MTD", "QTD", "ALL", "10D", "ytd"]
+
+
+@pytest.mark.parametrize("name", [*WINDOW_NAMES, "2023-03-01:2024-06-28", ":2023-12-29"])
+def test_window_names_accepted_wherever_a_window_is_taken(name: str) -> None:
+    """``attribution(m, "cap").contributions("YTD")`` and friends take names as well as Windows."""
+    m = synthetic_market(t=820, holes=False)
+    win = resolve_window(m.dates, name)
+    for weighting in ("cap", "equal"):
+        a = attribution(m, weighting)
+        by_name = a.contributions(name)
+        pd.testing.assert_series_equal(by_name, a.contributions(win))
+        assert a.window_return(name) == a.window_return(win)
+        assert by_name.sum() == pytest.approx(a.window_return(win), abs=1e-13)
+    daily = group_daily_returns(m, [MAG7])
+    pd.testing.assert_frame_equal(window_returns(daily, [name]), window_returns(daily, [win]))
+    gb = group_breadth(m, MAG7, name)
+    assert gb.window == win
+    assert gb.index_return == pytest.approx(attribution(m, "cap").window_return(win), abs=1e-15)
+    assert (
+        group_breadth(m, MAG7, name, 0.0).n_beat_index
+        == group_breadth(m, MAG7, win, 0.0).n_beat_index
+    )
+
+
+def test_window_names_on_benchmark_dates() -> None:
+    m = synthetic_market(t=300, holes=False)
+    bm = m.prices_frame()[["AAPL", "MSFT"]].rename(columns={"AAPL": "XLK", "MSFT": "SPY"})
+    win = resolve_window(pd.DatetimeIndex(bm.index), "3M")
+    pd.testing.assert_frame_equal(
+        etf_window_returns(bm, ["XLK", "SPY"], ["3M"]),
+        etf_window_returns(bm, ["XLK", "SPY"], [win]),
+    )
+    pairs = (("tech - spy", "XLK", "SPY"),)
+    pd.testing.assert_frame_equal(etf_pairs(bm, pairs, ["3M"]), etf_pairs(bm, pairs, [win]))
+
+
+def test_bad_window_names_are_config_errors() -> None:
+    m = synthetic_market()
+    a = attribution(m, "cap")
+    with pytest.raises(ConfigError, match="unknown window"):
+        a.contributions("FORTNIGHT")
+    with pytest.raises(ConfigError, match="a window is a name"):
+        a.contributions(5)  # type: ignore[arg-type]
+    with pytest.raises(DataUnavailableError):
+        a.contributions("3Y")  # 40 days of data
+
+
+_SPEC_PIECES = st.one_of(
+    st.text(max_size=12),
+    st.builds(
+        lambda k, u: f"{k}{u}",
+        st.integers(-5, 10**22),
+        st.sampled_from(["D", "W", "M", "Y", "Q", "", "d", " M", "MM"]),
+    ),
+    st.builds(
+        lambda a, b: f"{a}:{b}",
+        st.one_of(st.dates().map(str), st.text(max_size=10), st.just("")),
+        st.one_of(st.dates().map(str), st.text(max_size=10), st.just("2024-02-30")),
+    ),
+    st.sampled_from(["NaT:", "nan", "2024-01-02T10:00:", "2024-01-02+05:00:", "YTD ", " 1y"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(spec=_SPEC_PIECES)
+def test_property_any_window_text_resolves_or_says_why(spec: str) -> None:
+    """Any text as a window either resolves inside the data or raises one of the package's
+    errors (never a pandas parse error, an overflow or a traceback)."""
+    dates = pd.bdate_range("2020-01-01", periods=300)
+    try:
+        w = resolve_window(dates, spec)
+    except (ConfigError, DataUnavailableError) as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    assert 0 <= w.start_pos < w.end_pos < len(dates)
+    assert w.start == dates[w.start_pos] and w.end == dates[w.end_pos]

@@ -145,7 +145,59 @@ def test_periods_per_year_from_spacing() -> None:
     assert pf.periods_per_year(pd.date_range("2014-01-31", periods=40, freq="ME")) == 12
     assert pf.periods_per_year(pd.date_range("2014-01-03", periods=40, freq="W-FRI")) == 52
     assert pf.periods_per_year(pd.date_range("2014-03-31", periods=8, freq="QE")) == 4
+    assert pf.periods_per_year(pd.date_range("2014-01-03", periods=40, freq="2W-FRI")) == 26
+    assert pf.periods_per_year(pd.date_range("2014-12-31", periods=8, freq="YE")) == 1
     # monthly data annualised with 12 matches empyrical's 'monthly' period
     r = pd.Series(np.random.default_rng(1).normal(0.01, 0.04, 60))
     assert abs(pf.cagr(r, 12) - ep.cagr(r, period="monthly")) < TOL
     assert abs(pf.sharpe_ratio(r, 0.0, 12) - ep.sharpe_ratio(r, period="monthly")) < TOL
+
+
+SPACING_CASES = {
+    # frequency alias, periods a year, what a holiday does (shift the date back a day or drop it)
+    "daily": ("B", 252),
+    "weekly": ("W-FRI", 52),
+    "biweekly": ("2W-FRI", 26),
+    "monthly": ("BME", 12),
+    "quarterly": ("BQE", 4),
+    "semiannual": ("2BQE", 2),
+    "annual": ("BYE", 1),
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    kind=st.sampled_from(sorted(SPACING_CASES)),
+    start=st.dates(pd.Timestamp("1990-01-01").date(), pd.Timestamp("2030-01-01").date()),
+    n=st.integers(8, 120),
+    seed=st.integers(0, 10_000),
+    drop=st.floats(0.0, 0.2),
+    shift=st.floats(0.0, 0.2),
+)
+def test_property_periods_per_year_of_each_spacing(
+    kind: str, start, n: int, seed: int, drop: float, shift: float
+) -> None:
+    """Regular dates of each spacing, with up to 20% of them missing and up to 20% moved a day
+    early (a holiday), give the spacing's periods a year; risk uses the same function."""
+    freq, expected = SPACING_CASES[kind]
+    dates = pd.date_range(pd.Timestamp(start), periods=n, freq=freq)
+    rng = np.random.default_rng(seed)
+    keep = rng.random(n) >= drop
+    keep[[0, -1]] = True
+    days = dates[keep].to_numpy().copy()
+    moved = rng.random(days.size) < shift
+    if kind != "daily":  # a holiday on a weekly or longer schedule moves the date back a day
+        days[moved] = days[moved] - np.timedelta64(1, "D")
+    idx = pd.DatetimeIndex(days)
+    assert pf.periods_per_year(idx) == expected
+    assert pf.periods_per_year(idx[::-1]) == expected  # order does not matter
+
+    from counterweight.risk import covariance
+
+    assert covariance.periods_per_year is pf.periods_per_year
+
+
+def test_periods_per_year_degenerate_axes() -> None:
+    assert pf.periods_per_year(pd.DatetimeIndex([])) == 252
+    assert pf.periods_per_year(pd.DatetimeIndex(["2024-01-02"])) == 252
+    assert pf.periods_per_year(pd.DatetimeIndex(["2024-01-02", "2025-01-02"])) == 1

@@ -140,3 +140,18 @@ def test_compare_before_after_and_missing_history() -> None:
 
     with pytest.raises(DataUnavailableError, match="ZZZ"):
         risk_report(pd.Series({"ZZZ": 1.0}), cov)
+
+
+@pytest.mark.parametrize(("freq", "ppy"), [("B", 252), ("W-FRI", 52), ("2W-FRI", 26), ("BME", 12)])
+def test_covariance_annualises_with_the_package_periods_per_year(freq: str, ppy: int) -> None:
+    """market_covariance annualises by measure.performance.periods_per_year of its dates: a
+    bi-weekly panel by 26 (the old risk-side rule said 12), checked against the formula."""
+    rng = np.random.default_rng(3)
+    dates = pd.date_range("2015-01-02", periods=90, freq=freq)
+    r = rng.normal(0, 0.02, size=(90, 4))
+    prices = pd.DataFrame(100 * np.cumprod(1 + r, axis=0), index=dates, columns=list("ABCD"))
+    m = Market.from_frames(prices)
+    cov = market_covariance(m, window=89)
+    assert cov.periods_per_year == ppy
+    ref, _ = lw_formula(m.returns[1:])
+    np.testing.assert_allclose(cov.matrix.to_numpy(), ppy * ref, rtol=1e-10, atol=1e-14)

@@ -3,8 +3,9 @@
 Same accounting as :func:`counterweight.backtest.engine.simulate` (see that module), fused into
 one pass over the return panel: each day updates h_i <- h_i (1 + r_i) and sums the value in the
 same loop (sums may be reassociated for SIMD: results agree with the numpy engine to
-rounding, ~1e-14). Used when ``engine="numba"``; needs numba (a core dependency; the numpy engine remains where numba cannot be imported). Drift bands and
-``trade_on_changes`` need targets computed on the fly and stay on the numpy engine.
+rounding, ~1e-14). Used when ``engine="numba"``; needs numba (a core dependency; the numpy engine remains where
+numba cannot be imported). Drift bands need targets computed on the fly and stay on the numpy
+engine; scheduled rebalances and membership trades (targets precomputed) run here.
 """
 
 from __future__ import annotations
@@ -21,14 +22,55 @@ _KERNEL: Any = None
 def _build() -> Any:
     from numba import njit
 
+    @njit(cache=True, nogil=True)
+    def index_fund_weights(h, cash, target, stay, now, w):  # type: ignore[no-untyped-def]
+        """Numba twin of :func:`counterweight.backtest.engine.index_fund_weights` into ``w``;
+        returns False when there is nothing to trade."""
+        n = h.shape[0]
+        invested = 0.0
+        for i in range(n):
+            invested += h[i]
+        v = cash + invested
+        if v <= 0.0 or invested == 0.0:
+            return False
+        any_trade = False
+        s_j = 0.0
+        h_c = 0.0
+        for i in range(n):
+            buy = stay[i] and not now[i] and target[i] > 0.0
+            if buy:
+                s_j += target[i]
+                any_trade = True
+            elif h[i] != 0.0:
+                if stay[i]:
+                    h_c += h[i]
+                else:
+                    any_trade = True
+        if not any_trade:
+            return False
+        f = invested / v
+        room = f - s_j
+        scale_j = 1.0 if room >= 0.0 else f / s_j
+        if not (h_c != 0.0 and room > 0.0) and s_j > 0.0 and room > 0.0:
+            scale_j = f / s_j
+        scale_c = room / h_c if (h_c != 0.0 and room > 0.0) else 0.0
+        for i in range(n):
+            if stay[i] and not now[i] and target[i] > 0.0:
+                w[i] = target[i] * scale_j
+            elif h[i] != 0.0 and stay[i]:
+                w[i] = h[i] * scale_c
+            else:
+                w[i] = 0.0
+        return True
+
     @njit(cache=True, nogil=True, fastmath={"reassoc", "nsz", "contract"})
     def kernel(  # type: ignore[no-untyped-def]
         returns,
         target_row,
         targets,
+        is_full,
         k,
         members,
-        use_members,
         record,
         weights,
         ret,
@@ -40,6 +82,7 @@ def _build() -> Any:
     ):
         t_len, n = returns.shape
         h = np.zeros(n)
+        w = np.zeros(n)
         cash = 1.0
         prev = 1.0
         for t in range(t_len):
@@ -49,13 +92,21 @@ def _build() -> Any:
                     h[i] *= 1.0 + returns[t, i]
                     v += h[i]
             j = target_row[t]
+            do = False
             if j >= 0:
+                if is_full[j]:
+                    for i in range(n):
+                        w[i] = targets[j, i]
+                    do = True
+                else:
+                    do = index_fund_weights(h, cash, targets[j], members[t + 1], members[t], w)
+            if do:
                 c = 0.0
                 if v > 0.0:
                     for _ in range(64):
                         new = 0.0
                         for i in range(n):
-                            new += k[i] * abs(targets[j, i] * (v - c) - h[i])
+                            new += k[i] * abs(w[i] * (v - c) - h[i])
                         done = abs(new - c) <= 1e-17 * v
                         c = new
                         if done:
@@ -64,7 +115,7 @@ def _build() -> Any:
                 tr = 0.0
                 s = 0.0
                 for i in range(n):
-                    nh = targets[j, i] * vc
+                    nh = w[i] * vc
                     tr += abs(nh - h[i])
                     h[i] = nh
                     s += nh
@@ -72,20 +123,7 @@ def _build() -> Any:
                 if v > 0.0:
                     traded[t] = tr / v
                     costs[t] = c / v
-                rebalanced[t] = True
-            elif use_members and t > 0:
-                sold = 0.0
-                c = 0.0
-                for i in range(n):
-                    if members[t - 1, i] and not members[t, i] and h[i] != 0.0:
-                        sold += abs(h[i])
-                        c += k[i] * abs(h[i])
-                        cash += h[i]
-                        h[i] = 0.0
-                if sold > 0.0:
-                    cash -= c
-                    traded[t] = sold / v
-                    costs[t] = c / v
+                rebalanced[t] = is_full[j]
             v = cash
             for i in range(n):
                 v += h[i]
@@ -102,23 +140,33 @@ def _build() -> Any:
 
 def simulate_compiled(
     returns: np.ndarray,
-    rebalance: np.ndarray,
+    positions: np.ndarray,
     targets: np.ndarray,
     cost_rate: np.ndarray,
     members: np.ndarray | None,
     record_weights: bool,
+    is_full: np.ndarray | None = None,
 ) -> SimulationArrays:
-    """Run the compiled kernel; ``targets[j]`` is the target at ``rebalance[j]``.
+    """Run the compiled kernel; ``targets[j]`` is the target at the close of ``positions[j]``.
 
-    Fills the same :class:`~counterweight.backtest.engine.SimulationArrays` as the numpy engine.
+    ``is_full[j]`` (default all True): a full rebalance to ``targets[j]``; False: the membership
+    trade of an index fund at that close (``members[p + 1]`` against ``members[p]``, see
+    :func:`counterweight.backtest.engine.index_fund_weights`). Fills the same
+    :class:`~counterweight.backtest.engine.SimulationArrays` as the numpy engine.
     """
     global _KERNEL
     if _KERNEL is None:
         _KERNEL = _build()
     t_len, n = returns.shape
+    pos = np.asarray(positions, dtype=np.intp)
+    full = np.ones(pos.size, dtype=np.bool_) if is_full is None else np.asarray(is_full, np.bool_)
     row = np.full(t_len, -1, dtype=np.int64)
-    row[np.asarray(rebalance, dtype=np.intp)] = np.arange(len(rebalance))
-    mem = np.zeros((1, 1), dtype=np.bool_) if members is None else np.ascontiguousarray(members)
+    row[pos] = np.arange(len(pos))
+    mem = (
+        np.zeros((max(t_len, 1), max(n, 1)), dtype=np.bool_)
+        if members is None
+        else np.ascontiguousarray(members, dtype=np.bool_)
+    )
     weights = np.zeros((t_len, n)) if record_weights else np.zeros((1, 1))
     out = [np.zeros(t_len) for _ in range(5)]
     out[1][:] = 1.0
@@ -128,9 +176,9 @@ def simulate_compiled(
         np.ascontiguousarray(returns, dtype=np.float64),
         row,
         np.ascontiguousarray(np.nan_to_num(targets, nan=0.0), dtype=np.float64),
+        np.ascontiguousarray(full),
         np.ascontiguousarray(cost_rate, dtype=np.float64),
         mem,
-        members is not None,
         record_weights,
         weights,
         *out,

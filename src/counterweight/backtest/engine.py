@@ -3,8 +3,9 @@
 Accounting, per strategy, in units of portfolio value (the portfolio starts as 1 in cash):
 
 * **Timing (no look-ahead).** Trades happen at the close of a rebalance date s, at targets
-  computed from data up to that close; the new holdings earn returns from s + 1 on. Weights
-  held over day t were therefore decided with data up to the close of t - 1.
+  computed from prices and caps up to that close, over the basket in force on s + 1 (index
+  changes are announced in advance; see Membership); the new holdings earn returns from s + 1
+  on. Weights held over day t were therefore decided with data up to the close of t - 1.
 * **Drift.** Between trades each holding grows with its own return, h_{i,t} = h_{i,t-1}(1 + r_{i,t});
   cash earns nothing. Portfolio value V_t = cash_t + sum_i h_{i,t}; daily return V_t / V_{t-1} - 1.
 * **Returns** come from forward-filled total-return prices, so a gap in a price is bridged by
@@ -14,10 +15,21 @@ Accounting, per strategy, in units of portfolio value (the portfolio starts as 1
   k_i = (cost_bps + spread_bps_i / 2) / 1e4 (a full quoted spread costs half of it per trade).
   Targets apply to the value *after* costs; the equation is solved exactly by fixed-point
   iteration (a contraction with factor <= max k_i). The cost is booked on the trade date.
-* **Membership.** A held name that leaves the index (member on t - 1, not on t) is sold at the
-  close of t (paying k_i) and the proceeds wait in cash for the next rebalance; names joining
-  the index enter at the next rebalance. With ``trade_on_changes`` every membership change
-  becomes a full rebalance instead (the way a cap-weighted index fund tracks its index).
+* **Membership** (the convention of :mod:`counterweight.measure.leadership`). ``members[t]`` is
+  the basket in force over day ``t``; intervals are end-exclusive, so a name whose membership
+  ends on ``X`` has ``X-1`` as its last member day and one that joins on ``X`` is a member from
+  ``X``. An index fund trades a change at the close of ``X-1`` (S&P announces changes days
+  ahead, effective "prior to the open of trading" on ``X``; e.g. the S&P DJI release of
+  2024-12-06 for 2024-12-23), so that on ``X`` it holds the new basket: targets computed at the close of ``t`` are over the members of ``t + 1``
+  (:func:`run_backtest` hands the rules the market with membership shifted one day), and at
+  the close of ``t`` where ``members[t + 1]`` differs from ``members[t]`` the engine sells the
+  held names that leave and buys the joiners at their target weights (the rule's targets at
+  that close), scaling the continuing holdings pro rata so the invested fraction stays as it
+  was (if the joiners' targets alone exceed it, they are scaled down to it). For cap weight this
+  is exactly the cap-weighted index's own treatment: the joiner enters at its cap weight and
+  everyone else shrinks in proportion. A leaver is thus never held on the day it is out, and a
+  joiner earns its first member day. With ``trade_on_changes`` every membership change
+  becomes a full rebalance to target instead.
 * **Turnover.** ``traded_t`` = sum_i |trade_i| / V_t (two-sided, buys plus sells, as a fraction
   of the pre-trade value); one-sided annual turnover is sum_t traded_t / 2 / years.
 
@@ -106,18 +118,19 @@ def simulate(
     """Run one strategy over a (T, N) panel of finite daily returns.
 
     ``rebalance``: sorted positions of scheduled trades (close of those dates). ``target_at(t)``:
-    the (N,) target weights at the close of ``t`` (NaN = 0, sum <= 1). ``cost_rate``: k_i per unit
-    traded (fraction). ``members``: (T, N) membership; held names that leave are sold (see module
-    doc). ``bands``: additionally rebalance whenever a weight leaves its drift band.
+    the (N,) target weights at the close of ``t`` for the basket of ``t + 1`` (NaN = 0,
+    sum <= 1). ``cost_rate``: k_i per unit traded (fraction). ``members``: (T, N) basket in force
+    over each day; membership changes are traded at the close before they take effect (see the
+    module doc). ``bands``: additionally rebalance whenever a weight leaves its drift band.
     ``engine="numba"``: the compiled one-pass kernel of :mod:`counterweight.backtest._numba`
-    (needs numba; not with ``bands`` or ``trade_on_changes``).
+    (needs numba; not with ``bands``).
     ``engine="auto"``: numba where it is installed, can run the schedule and the panel is large
     (see :func:`choose_engine`), else numpy. Both give the same returns (tested to 1e-12).
     """
     t_len, n = returns.shape
     k = np.broadcast_to(np.asarray(cost_rate, dtype=np.float64), (n,))
     if engine == "auto":
-        engine = choose_engine(t_len * n, bands is not None or trade_on_changes)
+        engine = choose_engine(t_len * n, bands is not None)
     if engine == "numba":
         return _simulate_numba(
             returns, rebalance, target_at, k, members, trade_on_changes, bands, record_weights
@@ -136,13 +149,10 @@ def simulate(
 
     is_rebal = np.zeros(t_len, dtype=bool)
     is_rebal[np.asarray(rebalance, dtype=np.intp)] = True
-    exits: np.ndarray = np.zeros(t_len, dtype=bool)
-    if members is not None and t_len > 1:
-        changed_out = members[:-1] & ~members[1:]
-        exits[1:] = changed_out.any(axis=1)
-        if trade_on_changes:
-            is_rebal[1:] |= exits[1:] | (~members[:-1] & members[1:]).any(axis=1)
-    events = is_rebal | exits
+    changes = membership_changes(members, t_len)
+    if trade_on_changes:
+        is_rebal |= changes
+    events = is_rebal | changes
     event_pos = np.flatnonzero(events)
 
     h = np.zeros(n)
@@ -151,7 +161,7 @@ def simulate(
     buf = np.empty((BLOCK_DAYS, n))
     prev_value = 1.0
 
-    def trade(t: int, new_target: np.ndarray) -> None:
+    def trade(t: int, new_target: np.ndarray, scheduled: bool = True) -> None:
         nonlocal h, cash, target
         v = cash + float(h.sum())
         w = np.nan_to_num(np.asarray(new_target, dtype=np.float64), nan=0.0)
@@ -162,21 +172,16 @@ def simulate(
         h = new_h
         cash = (v - c) - float(new_h.sum())
         target = w
-        rebalanced[t] = True
+        rebalanced[t] = scheduled
 
-    def sell_leavers(t: int) -> None:
-        nonlocal h, cash
+    def trade_changes(t: int) -> None:
         assert members is not None
-        out = members[t - 1] & ~members[t] & (h != 0.0)
-        if not out.any():
-            return
-        v = cash + float(h.sum())
-        sold = h[out]
-        c = float(np.dot(k[out], np.abs(sold)))
-        cash += float(sold.sum()) - c
-        h[out] = 0.0
-        traded[t] = float(np.abs(sold).sum()) / v
-        costs[t] = c / v
+        stay = members[t + 1]
+        joiners = stay & ~members[t]
+        tw = target_at(t) if joiners.any() else np.zeros(n)
+        w = index_fund_weights(h, cash, tw, stay, joiners)
+        if w is not None:
+            trade(t, w, scheduled=False)
 
     def close(t: int) -> None:
         nonlocal prev_value
@@ -240,12 +245,57 @@ def simulate(
         if is_rebal[day]:
             trade(day, target_at(day))
             close(day)
-        elif exits[day]:
-            sell_leavers(day)
+        elif changes[day]:
+            trade_changes(day)
             close(day)
         if ev_i < event_pos.size and event_pos[ev_i] <= day:
             ev_i = int(np.searchsorted(event_pos, day + 1))
     return SimulationArrays(ret, val, traded, costs, cash_w, rebalanced, weights)
+
+
+def membership_changes(members: np.ndarray | None, t_len: int) -> np.ndarray:
+    """(T,) True at the close of ``t`` when the basket of ``t + 1`` differs from that of ``t``
+    (the close an index fund trades a change effective on ``t + 1``); the last date is False."""
+    out = np.zeros(t_len, dtype=bool)
+    if members is not None and t_len > 1:
+        out[:-1] = (members[1:] != members[:-1]).any(axis=1)
+    return out
+
+
+def index_fund_weights(
+    h: np.ndarray, cash: float, target: np.ndarray, stay: np.ndarray, joiners: np.ndarray
+) -> np.ndarray | None:
+    """Weights after an index fund's membership trade, or None when there is nothing to trade.
+
+    ``h``: holdings (value) before the trade, ``cash`` the cash; ``stay`` the members of the next
+    day, ``joiners`` those of them that are not members today, ``target`` the rule's target at
+    this close. Held names outside ``stay`` go to 0, joiners with a positive target get it, the
+    continuing holdings are scaled pro rata so that the invested fraction f = sum h / V is
+    unchanged (joiners are scaled down to f when their targets alone exceed it).
+    """
+    invested = float(h.sum())
+    v = cash + invested
+    if v <= 0.0 or invested == 0.0:
+        return None
+    tw = np.nan_to_num(np.asarray(target, dtype=np.float64), nan=0.0)
+    buy = joiners & (tw > 0)
+    held = h != 0.0
+    leave = held & ~stay
+    if not leave.any() and not buy.any():
+        return None
+    f = invested / v
+    cont = held & stay & ~buy
+    w = np.zeros_like(h)
+    s_j = float(tw[buy].sum())
+    room = f - s_j
+    scale_j = 1.0 if room >= 0.0 else f / s_j
+    w[buy] = tw[buy] * scale_j
+    h_c = float(h[cont].sum())
+    if h_c != 0.0 and room > 0.0:
+        w[cont] = h[cont] * (room / h_c)
+    elif s_j > 0.0 and room > 0.0:  # nothing continues: the joiners take the invested fraction
+        w[buy] = tw[buy] * (f / s_j)
+    return w
 
 
 AUTO_NUMBA_MIN_CELLS = 1_000_000
@@ -254,8 +304,8 @@ it the numpy engine's per-period overhead is smaller than numba's first-call sta
 
 
 def choose_engine(cells: int, needs_numpy: bool) -> str:
-    """``"numba"`` when it is installed, the run needs no drift bands or trade-on-changes, and the
-    panel has at least :data:`AUTO_NUMBA_MIN_CELLS` cells; otherwise ``"numpy"``."""
+    """``"numba"`` when it is installed, the run needs no drift bands, and the panel has at least
+    :data:`AUTO_NUMBA_MIN_CELLS` cells; otherwise ``"numpy"``."""
     if needs_numpy or cells < AUTO_NUMBA_MIN_CELLS:
         return "numpy"
     try:
@@ -275,19 +325,29 @@ def _simulate_numba(
     bands: DriftBands | None,
     record_weights: bool,
 ) -> SimulationArrays:
-    if bands is not None or trade_on_changes:
-        raise ConfigError(
-            "engine 'numba' runs scheduled rebalances only (no drift bands, no trade_on_changes)"
-        )
+    if bands is not None:
+        raise ConfigError("engine 'numba' runs fixed schedules only (no drift bands)")
     try:
         from counterweight.backtest._numba import simulate_compiled
     except ImportError:  # pragma: no cover - depends on the environment
         raise ConfigError("engine 'numba' needs numba: pip install numba") from None
-    pos = np.unique(np.asarray(rebalance, dtype=np.intp))
-    n = returns.shape[1]
-    targets = np.stack([target_at(int(p)) for p in pos]) if pos.size else np.zeros((0, n))
+    t_len, n = returns.shape
+    full = np.zeros(t_len, dtype=bool)
+    full[np.asarray(rebalance, dtype=np.intp)] = True
+    changes = membership_changes(members, t_len)
+    if trade_on_changes:
+        full |= changes
+    pos = np.flatnonzero(full | changes)
+    is_full = full[pos]
+    rows = []
+    for p, f in zip(pos.tolist(), is_full.tolist(), strict=True):
+        if f or (members is not None and bool((members[p + 1] & ~members[p]).any())):
+            rows.append(np.asarray(target_at(p), dtype=np.float64))
+        else:  # only leavers: no target needed
+            rows.append(np.zeros(n))
+    targets = np.stack(rows) if rows else np.zeros((0, n))
     return simulate_compiled(
-        returns, pos, targets, np.ascontiguousarray(k), members, record_weights
+        returns, pos, targets, np.ascontiguousarray(k), members, record_weights, is_full
     )
 
 
@@ -354,6 +414,48 @@ def survivorship_caveat(market: Market) -> str | None:
     return None
 
 
+def backtest_caveats(market: Market) -> tuple[str, ...]:
+    """The data's caveats for a backtest, each said once.
+
+    Exact repeats are dropped, and everything about survivorship becomes one caveat: the
+    backtest's own warning (:func:`survivorship_caveat`) when it applies, else the first data
+    caveat that mentions survivorship, followed by the other survivorship facts of the data.
+    """
+    prov = list(dict.fromkeys(c.strip() for c in market.provenance.caveats if c.strip()))
+    surv = [c for c in prov if "survivorship" in c.lower()]
+    rest = [c for c in prov if c not in surv]
+    head = survivorship_caveat(market)
+    details = [_without_prefix(c, "survivorship:") for c in surv]
+    if head is None:
+        if not details:
+            return tuple(rest)
+        head, details = surv[0].rstrip(".") + ".", details[1:]
+    if not details:
+        return (head, *rest)
+    return (f"{head} In this data: {'; '.join(details)}.", *rest)
+
+
+def _without_prefix(text: str, prefix: str) -> str:
+    t = text.strip().rstrip(".")
+    return t[len(prefix) :].strip() if t.lower().startswith(prefix) else t
+
+
+def next_day_basket(market: Market) -> Market:
+    """The market with each date's membership replaced by the next date's (the last date keeps
+    its own): what a rule sees at the close of ``t`` is the basket it trades into for ``t + 1``.
+
+    Index changes are announced days before they take effect, so this is no look-ahead: an
+    index fund trades them at the close before the effective date.
+    """
+    mem = market.members
+    if mem.shape[0] < 2:
+        return market
+    nxt = np.empty_like(mem)
+    nxt[:-1] = mem[1:]
+    nxt[-1] = mem[-1]
+    return market.with_members(nxt)
+
+
 def run_backtest(
     market: Market,
     rules: Sequence[WeightRule],
@@ -394,20 +496,29 @@ def run_backtest(
         k = k + sp / 2e4
     rets = trading_returns(mkt.prices)
     planned = sched.positions(mkt.dates)
+    basket = next_day_basket(mkt)
+    # closes where joiners are bought need the rule's targets too: computed in one batch
+    mem = mkt.members
+    joins = np.flatnonzero((mem[1:] & ~mem[:-1]).any(axis=1)) if len(mem) > 1 else np.empty(0)
+    needed = np.union1d(planned, joins).astype(np.intp)
+    if trade_on_changes:
+        needed = np.union1d(needed, np.flatnonzero(membership_changes(mem, len(mem)))).astype(
+            np.intp
+        )
     bands = sched if isinstance(sched, DriftBands) else None
     out: dict[str, StrategyResult] = {}
     for rule in rules:
         if progress is not None:
             progress(rule.name)
         cache: dict[int, np.ndarray] = {}
-        batch = rule.targets(mkt, planned)
-        cache.update({int(p): batch[i] for i, p in enumerate(planned)})
+        batch = rule.targets(basket, needed)
+        cache.update({int(p): batch[i] for i, p in enumerate(needed)})
 
         def target_at(
             t: int, rule: WeightRule = rule, cache: dict[int, np.ndarray] = cache
         ) -> np.ndarray:
             if t not in cache:
-                cache[t] = rule.targets(mkt, np.array([t]))[0]
+                cache[t] = rule.targets(basket, np.array([t]))[0]
             return cache[t]
 
         sim = simulate(
@@ -432,14 +543,10 @@ def run_backtest(
             rebalance_dates=idx[sim.rebalanced],
             weights=None if sim.weights is None else mkt.frame(sim.weights),
         )
-    caveats = list(mkt.provenance.caveats)
-    surv = survivorship_caveat(mkt)
-    if surv:
-        caveats.insert(0, surv)
     return BacktestResult(
         strategies=out,
         market=mkt,
         schedule=sched.name,
         cost_bps=cost_bps,
-        caveats=tuple(dict.fromkeys(caveats)),
+        caveats=backtest_caveats(mkt),
     )

@@ -5,11 +5,13 @@ A :class:`WeightRule` maps a market and rebalance positions (indices into its da
 each position: the backtest trades to them at that close and they earn the next day's returns.
 Targets are fractions summing to at most 1 (the remainder is held in cash); NaN means 0.
 
-Built-ins: :class:`CapWeight`, :class:`EqualWeight`, :class:`CappedCapWeight` (issuer-level
-cap with proportional redistribution, the kernel of :mod:`counterweight.construct.capping`), and
-:class:`PolicyRule`, which adapts any construction policy exposing
-``target_weights(market, as_of) -> pd.Series`` (it sees the market sliced to ``as_of``).
-Only names that are index members with a price on the date can receive weight.
+Built-ins: :class:`CapWeight`, :class:`EqualWeight` (one slot per company), :class:`CappedCapWeight`
+(issuer-level cap with proportional redistribution, the kernel of
+:mod:`counterweight.construct.capping`), and :class:`PolicyRule`, which adapts any construction
+policy exposing ``target_weights(market, as_of) -> pd.Series`` (it sees the market sliced to
+``as_of``). Only names that are index members with a price on the date can receive weight;
+:func:`~counterweight.backtest.engine.run_backtest` hands the rules the market whose membership
+on each date is the next day's basket (the one the trade at that close is for).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from counterweight.errors import ConfigError
+from counterweight.errors import ConfigError, DataUnavailableError
 from counterweight.market import Market
+from counterweight.measure.leadership import company_equal_base
 
 
 @runtime_checkable
@@ -52,25 +55,60 @@ def _normalise_rows(x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class EqualWeight:
-    """w_i = 1 / n over the n investable members (each share class is a separate name, as RSP)."""
+    """One equal slot per company: w_i = s_i / I over the I companies with an investable class.
+
+    Share classes of one issuer (GOOG + GOOGL) split its slot, s_i, in proportion to their caps
+    (equally when a class has no cap), as the S&P 500 Equal Weight Index (RSP's index) weights
+    companies, not share lines (S&P U.S. Indices Methodology, S&P Equal Weight indices; S&P DJI,
+    "S&P 500 Sectors: Equal-Weight and Cap-Weight Indices": "EW indices are equally weighted by
+    companies, not by issues"). ``by_company=False`` gives every ticker its own 1/N slot.
+    """
 
     name: str = "equal"
+    by_company: bool = True
 
     def targets(self, market: Market, positions: np.ndarray) -> np.ndarray:
-        return _normalise_rows(investable(market, positions).astype(np.float64))
+        pos = np.asarray(positions, dtype=np.intp)
+        held = investable(market, pos)
+        if not self.by_company:
+            return _normalise_rows(held.astype(np.float64))
+        return _normalise_rows(company_equal_base(held, market.caps[pos], market.issuer_codes))
 
 
 @dataclass(frozen=True)
 class CapWeight:
-    """w_i = cap_i / sum_j cap_j over investable members with a known market cap."""
+    """w_i = cap_i / sum_j cap_j over investable members with a known market cap.
+
+    Raises :class:`~counterweight.errors.DataUnavailableError` when a rebalance date has no
+    investable member with a cap (a price-only store): cap weight needs caps, and an all-cash
+    portfolio would print 0.00% for everything.
+    """
 
     name: str = "cap"
 
     def targets(self, market: Market, positions: np.ndarray) -> np.ndarray:
         pos = np.asarray(positions, dtype=np.intp)
         caps = market.caps[pos]
-        ok = investable(market, pos) & np.isfinite(caps) & (caps > 0)
+        can_hold = investable(market, pos)
+        ok = can_hold & np.isfinite(caps) & (caps > 0)
+        bare = ~ok.any(axis=1) & can_hold.any(axis=1)
+        if bare.any():
+            raise DataUnavailableError(_no_caps_message(market, int(pos[np.argmax(bare)])))
         return _normalise_rows(np.where(ok, caps, 0.0))
+
+
+def _no_caps_message(market: Market, p: int) -> str:
+    have = np.flatnonzero((market.members & np.isfinite(market.caps)).any(axis=1))
+    if have.size == 0:
+        return (
+            "cap weight needs market caps, and this data has none "
+            "(import caps, shares or fundamentals with market_cap)"
+        )
+    return (
+        f"cap weight needs market caps: none for the members on {market.dates[p].date()} "
+        f"(caps cover {market.dates[have[0]].date()} .. {market.dates[have[-1]].date()}; "
+        "start the backtest there)"
+    )
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,11 @@ import numpy as np
 import pandas as pd
 
 from counterweight.market import Market
-from counterweight.measure.leadership import basket_returns, previous_close_base
+from counterweight.measure.leadership import (
+    basket_returns,
+    company_equal_base,
+    previous_close_base,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -239,23 +243,34 @@ def advance_decline_counts(
 
 
 def index_returns(
-    returns: np.ndarray, caps: np.ndarray, members: np.ndarray, mask: np.ndarray | None = None
+    returns: np.ndarray,
+    caps: np.ndarray,
+    members: np.ndarray,
+    mask: np.ndarray | None = None,
+    issuer_codes: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Equal- and cap-weight daily returns of the members (optionally of a column subset).
 
-    The basket for day ``t`` is fixed at the previous close: members on ``t-1`` with a finite
-    return on ``t`` (and, for cap weight, a finite positive cap on ``t-1``):
-    ``r_ew,t = mean_i r_ti``, ``r_cw,t = sum_i cap_{t-1,i} r_ti / sum_i cap_{t-1,i}``.
-    The first date and dates without any such member are NaN. The kernels are the ones
-    :mod:`counterweight.measure.leadership` uses for every basket return.
+    The basket of day ``t`` is the members *on* ``t`` with a finite return on ``t`` (and, for
+    cap weight, a finite positive cap at ``t-1``), weighted at the previous close:
+    ``r_cw,t = sum_i cap_{t-1,i} r_ti / sum_i cap_{t-1,i}``; ``r_ew,t`` gives each company one
+    equal slot (share classes with the same ``issuer_codes`` split it by cap at ``t-1``; without
+    codes every ticker is its own company: ``mean_i r_ti``). The first date and dates without
+    any such member are NaN. The kernels are the ones :mod:`counterweight.measure.leadership`
+    uses for every basket return.
     """
     r = np.asarray(returns, dtype=np.float64)
     held = np.asarray(members, dtype=bool)
     if mask is not None:
         held = held & np.asarray(mask, dtype=bool)[None, :]
-    ones = np.ones(r.shape)
-    ew = basket_returns(previous_close_base(ones, held), r)
-    cw = basket_returns(previous_close_base(np.asarray(caps, dtype=np.float64), held), r)
+    caps = np.asarray(caps, dtype=np.float64)
+    ew_base = np.full(r.shape, np.nan)
+    if r.shape[0] > 1:
+        active = held[1:] & np.isfinite(r[1:])
+        codes = np.arange(r.shape[1]) if issuer_codes is None else issuer_codes
+        ew_base[1:] = np.where(active, company_equal_base(active, caps[:-1], codes), np.nan)
+    ew = basket_returns(ew_base, r)
+    cw = basket_returns(previous_close_base(caps, held), r)
     return ew, cw
 
 
@@ -319,7 +334,9 @@ def breadth_history(
     net[counted == 0] = np.nan
     cols["ad_net"] = net
     cols["ad_line"] = np.cumsum(np.nan_to_num(net))
-    ew, cw = index_returns(market.returns, market.caps, market.members)
+    ew, cw = index_returns(
+        market.returns, market.caps, market.members, issuer_codes=market.issuer_codes
+    )
     cols["ew_return"] = ew
     cols["cw_return"] = cw
     cols["ew_minus_cw"] = ew - cw

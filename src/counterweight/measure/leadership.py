@@ -2,12 +2,16 @@
 
 Conventions (fractions throughout):
 
-* **Daily basket return.** A basket held over day ``t`` is formed at the previous close from
-  base weights ``b_{t-1,i}`` (the market cap for cap weighting, 1 for equal weighting) of the
-  index members on ``t-1``. Names without a return on ``t`` (no price on ``t`` or ``t-1``) are
-  left out that day and the others renormalised::
+* **Daily basket return.** The basket of day ``t`` is the index members *on* ``t``
+  (membership intervals are end-exclusive: a name whose membership ends on ``X`` is out from
+  ``X`` on, its last member day is ``X-1``; a name that joins on ``X`` counts from ``X``). It is
+  formed at the previous close: weights come from base weights ``b_{t-1,i}`` at the close of
+  ``t-1`` (the market cap for cap weighting; for equal weighting one equal slot per
+  *company*, split across its share classes by cap, as the S&P 500 Equal Weight Index weights
+  companies, not share lines). Names without a return on ``t`` (no price on ``t`` or ``t-1``)
+  are left out that day and the others renormalised::
 
-      R_t = sum_i b_{t-1,i} r_{t,i} / sum_i b_{t-1,i}     (i held on t-1 with a return on t)
+      R_t = sum_i b_{t-1,i} r_{t,i} / sum_i b_{t-1,i}     (i member on t with a return on t)
 
   Equal weight is therefore rebalanced daily (RSP rebalances quarterly; compare both).
 * **Window return.** ``prod_{t in (a, e]} (1 + R_t) - 1`` from the close of the anchor date
@@ -88,6 +92,12 @@ class Window:
         }
 
 
+EARLIEST_ANCHOR = pd.Timestamp("1678-01-01")
+"""No data starts earlier (the first year of pandas' nanosecond calendar)."""
+
+WINDOW_HELP = "use 1W 1M 3M 6M YTD 1Y 3Y MTD QTD ALL, N[DWMY] or START:END (YYYY-MM-DD)"
+
+
 def _anchor_date(spec: str, end: pd.Timestamp) -> pd.Timestamp | None:
     s = spec.upper()
     if s == "ALL":
@@ -100,23 +110,44 @@ def _anchor_date(spec: str, end: pd.Timestamp) -> pd.Timestamp | None:
         q_month = 3 * ((end.month - 1) // 3) + 1
         return end.replace(month=q_month, day=1) - pd.Timedelta(days=1)
     unit = s[-1:]
-    try:
-        k = int(s[:-1])
-    except ValueError:
-        raise ConfigError(
-            f"unknown window '{spec}': use 1W 1M 3M 6M YTD 1Y 3Y MTD QTD ALL, N[DWMY] or START:END"
-        ) from None
+    digits = s[:-1]
+    if not digits.isdigit() or not digits.isascii():
+        raise ConfigError(f"unknown window {spec!r}: {WINDOW_HELP}")
+    k = int(digits)
     if k < 1:
-        raise ConfigError(f"window '{spec}' must be at least 1 unit long")
-    if unit == "D":
-        return end - pd.Timedelta(days=k)
-    if unit == "W":
-        return end - pd.Timedelta(weeks=k)
-    if unit == "M":
-        return end - pd.DateOffset(months=k)
-    if unit == "Y":
-        return end - pd.DateOffset(years=k)
-    raise ConfigError(f"unknown window unit in '{spec}': use D, W, M or Y")
+        raise ConfigError(f"window {spec!r} must be at least 1 unit long")
+    if unit not in "DWMY":
+        raise ConfigError(f"unknown window unit in {spec!r}: use D, W, M or Y")
+    try:
+        if unit == "D":
+            anchor = end - pd.Timedelta(days=k)
+        elif unit == "W":
+            anchor = end - pd.Timedelta(weeks=k)
+        elif unit == "M":
+            anchor = end - pd.DateOffset(months=k)
+        else:
+            anchor = end - pd.DateOffset(years=k)
+        if anchor >= EARLIEST_ANCHOR:
+            return anchor
+    except (ValueError, OverflowError):  # beyond the calendar pandas can represent
+        pass
+    raise DataUnavailableError(f"window {spec} reaches back before any data")
+
+
+def _window_date(text: str, spec: str) -> pd.Timestamp:
+    """A date of a custom window, or :class:`ConfigError` naming the window."""
+    try:
+        ts = pd.Timestamp(text.strip())
+    except (ValueError, OverflowError, TypeError):
+        ts = None
+    if ts is None or pd.isna(ts):
+        raise ConfigError(f"window {spec!r}: {text.strip()!r} is not a date; {WINDOW_HELP}")
+    if ts.tzinfo is not None or ts != ts.normalize():
+        raise ConfigError(
+            f"window {spec!r}: {text.strip()!r} is not a trading date (YYYY-MM-DD, "
+            "no time of day or offset)"
+        )
+    return ts
 
 
 def resolve_window(
@@ -127,32 +158,41 @@ def resolve_window(
     Fixed windows need the full span: one that would start before the first date raises
     :class:`DataUnavailableError`. A custom ``START:END`` window (either side optional) starts
     at the last close before ``START`` (clamped to the first date) and ends on or before ``END``.
+    A name that is not a window, a date that is not a date, or a custom window that ends before
+    it starts is a :class:`ConfigError`.
     """
+    if not isinstance(spec, str):
+        raise ConfigError(f"a window is a name, not {type(spec).__name__}; {WINDOW_HELP}")
+    spec = spec.strip()
     if len(dates) < 2:
         raise DataUnavailableError("at least two dates are needed to measure a return")
+    end_arg = None if end is None else (_window_date(end, "end") if isinstance(end, str) else end)
     if ":" in spec:
         a, _, b = spec.partition(":")
-        end_ts = pd.Timestamp(b) if b.strip() else (None if end is None else pd.Timestamp(end))
-        e = len(dates) - 1 if end_ts is None else int(dates.searchsorted(end_ts, side="right")) - 1
+        start_ts = _window_date(a, spec) if a.strip() else None
+        end_ts = _window_date(b, spec) if b.strip() else end_arg
+        if start_ts is not None and end_ts is not None and pd.Timestamp(end_ts) < start_ts:
+            raise ConfigError(f"window {spec!r} ends before it starts")
+        e = (
+            len(dates) - 1
+            if end_ts is None
+            else int(dates.searchsorted(pd.Timestamp(end_ts), side="right")) - 1
+        )
         if e < 1:
             raise DataUnavailableError(
-                f"window '{spec}' ends before the data start ({dates[0].date()})"
+                f"window {spec!r} ends before the data start ({dates[0].date()})"
             )
-        s = (
-            0
-            if not a.strip()
-            else max(int(dates.searchsorted(pd.Timestamp(a), side="left")) - 1, 0)
-        )
+        s = 0 if start_ts is None else max(int(dates.searchsorted(start_ts, side="left")) - 1, 0)
         if s >= e:
-            raise DataUnavailableError(f"window '{spec}' holds no trading day")
+            raise DataUnavailableError(f"window {spec!r} holds no trading day")
         return Window(spec, dates[s], dates[e], s, e)
     e = (
         len(dates) - 1
-        if end is None
-        else int(dates.searchsorted(pd.Timestamp(end), side="right")) - 1
+        if end_arg is None
+        else int(dates.searchsorted(pd.Timestamp(end_arg), side="right")) - 1
     )
     if e < 1:
-        raise DataUnavailableError(f"no data on or before {end} to end window '{spec}'")
+        raise DataUnavailableError(f"no data on or before {end} to end window {spec!r}")
     end_date = dates[e]
     anchor = _anchor_date(spec, end_date)
     if anchor is None:
@@ -169,6 +209,26 @@ def resolve_window(
     return Window(spec.upper(), dates[s], end_date, s, e)
 
 
+WindowLike = Window | str
+"""A resolved :class:`Window` or a window name: ``1W 1M 3M 6M YTD 1Y 3Y 5Y MTD QTD ALL``,
+``N[DWMY]`` or ``START:END``. Every function of this module that takes a window takes either."""
+
+
+def as_window(
+    dates: pd.DatetimeIndex, window: WindowLike, end: str | pd.Timestamp | None = None
+) -> Window:
+    """``window`` itself if it is a :class:`Window`, else the name resolved on ``dates``
+    (:func:`resolve_window`, ending on the last date or on or before ``end``)."""
+    if isinstance(window, Window):
+        return window
+    if not isinstance(window, str):
+        raise ConfigError(
+            f"a window is a name such as 'YTD', '1Y' or '2024-01-01:2024-06-30', or a Window; "
+            f"got {type(window).__name__}"
+        )
+    return resolve_window(pd.DatetimeIndex(dates), window, end)
+
+
 # --------------------------------------------------------------------------- kernels
 
 
@@ -178,14 +238,71 @@ def _zero_nan(x: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(x), x, 0.0)
 
 
-def previous_close_base(base: np.ndarray, held: np.ndarray) -> np.ndarray:
-    """Base weights in force over day t: ``b_{t-1}`` where held on ``t-1`` and positive, else NaN.
+def previous_close_base(base: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Base weights in force over day t: ``b_{t-1}`` for the members *on* ``t`` whose base at the
+    previous close is finite and positive, else NaN (T, N).
 
-    Row 0 is NaN (nothing was formed before the first close).
+    Row 0 is NaN (nothing was formed before the first close). A name that leaves on ``X`` (not a
+    member on ``X``) carries no weight on ``X``; one that joins on ``X`` carries ``b_{X-1}``.
     """
-    b = np.where(held & np.isfinite(base) & (base > 0), base, np.nan)
-    out = np.full(b.shape, np.nan)
-    out[1:] = b[:-1]
+    base = np.asarray(base, dtype=np.float64)
+    out = np.full(base.shape, np.nan)
+    if base.shape[0] > 1:
+        prev = base[:-1]
+        with np.errstate(invalid="ignore"):
+            ok = np.asarray(members, dtype=bool)[1:] & np.isfinite(prev) & (prev > 0)
+        out[1:] = np.where(ok, prev, np.nan)
+    return out
+
+
+def company_equal_base(held: np.ndarray, caps: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Equal weight by company (B, N): each issuer with a held class sums to 1 across its classes.
+
+    A single-class issuer's held ticker gets 1. The classes of a multi-class issuer (GOOG +
+    GOOGL) share its one slot in proportion to ``caps`` when every held class has a positive
+    cap, else equally. 0 where not held. Normalising a row gives ``1 / I`` per held issuer: the
+    S&P 500 Equal Weight Index weights companies, not share lines (S&P U.S. Indices
+    Methodology, S&P Equal Weight indices; S&P DJI, "S&P 500 Sectors: Equal-Weight and
+    Cap-Weight Indices": "EW indices are equally weighted by companies, not by issues").
+    """
+    held = np.asarray(held, dtype=bool)
+    out = held.astype(np.float64)
+    codes = np.asarray(codes, dtype=np.intp)
+    if codes.size == 0:
+        return out
+    multi = np.bincount(codes)[codes] > 1
+    if not multi.any():
+        return out
+    cols = np.flatnonzero(multi)
+    _, sub = np.unique(codes[cols], return_inverse=True)
+    onehot = np.zeros((cols.size, int(sub.max()) + 1))
+    onehot[np.arange(cols.size), sub] = 1.0
+    h = held[:, cols]
+    c = np.asarray(caps, dtype=np.float64)[:, cols]
+    with np.errstate(invalid="ignore"):
+        known = h & np.isfinite(c) & (c > 0)
+    n_held = (h.astype(np.float64) @ onehot)[:, sub]
+    n_known = (known.astype(np.float64) @ onehot)[:, sub]
+    cap_sum = (np.where(known, c, 0.0) @ onehot)[:, sub]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        within = np.where(n_known == n_held, c / cap_sum, 1.0 / n_held)
+    out[:, cols] = np.where(h, within, 0.0)
+    return out
+
+
+def equal_company_previous_close(market: Market, mask: np.ndarray | None = None) -> np.ndarray:
+    """Equal-by-company base weights in force over each day (T, N), like
+    :func:`previous_close_base`: members on ``t`` (inside ``mask``, a ticker subset, if given)
+    with a return on ``t``, share classes split by their caps at ``t-1``; NaN where not held,
+    row 0 NaN."""
+    r = market.returns
+    out = np.full(r.shape, np.nan)
+    if r.shape[0] > 1:
+        held = market.members[1:] & np.isfinite(r[1:])
+        if mask is not None:
+            held &= np.asarray(mask, dtype=bool)[None, :]
+        b = company_equal_base(held, market.caps[:-1], market.issuer_codes)
+        out[1:] = np.where(held, b, np.nan)
     return out
 
 
@@ -249,12 +366,19 @@ def rolling_window_returns(daily: np.ndarray, days: int) -> np.ndarray:
 # --------------------------------------------------------------------------- public API
 
 
-def _base(market: Market, weighting: str) -> np.ndarray:
+def _check_weighting(weighting: str) -> None:
+    if weighting not in ("cap", "equal"):
+        raise ConfigError(f"weighting must be 'cap' or 'equal', not '{weighting}'")
+
+
+def basket_base(market: Market, weighting: str, mask: np.ndarray | None = None) -> np.ndarray:
+    """Base weights in force over each day (T, N) for ``weighting``: previous-close caps of the
+    members on ``t`` (cap), or one slot per company (equal, see :func:`company_equal_base`),
+    optionally for the basket of the tickers in ``mask`` only."""
+    _check_weighting(weighting)
     if weighting == "cap":
-        return market.caps
-    if weighting == "equal":
-        return np.ones(market.shape)
-    raise ConfigError(f"weighting must be 'cap' or 'equal', not '{weighting}'")
+        return previous_close_base(market.caps, market.members)
+    return equal_company_previous_close(market, mask)
 
 
 BLOCK_ROWS = 128
@@ -266,28 +390,28 @@ def _held_weight_blocks(
 ) -> Iterator[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]:
     """Yield ``(lo, hi, w, r, held)`` for blocks of rows ``lo..hi-1`` in ``start..stop-1``.
 
-    ``r`` is the simple return ``P_t / P_{t-1} - 1``, ``held`` the members at ``t-1`` with a
-    positive base weight and a return on ``t``, ``w`` the renormalised previous-close weights
-    (0 where not held).
+    ``r`` is the simple return ``P_t / P_{t-1} - 1``, ``held`` the members *on* ``t`` with a
+    positive base weight at ``t-1`` and a return on ``t``, ``w`` the renormalised previous-close
+    weights (0 where not held): caps at ``t-1``, or one equal slot per company.
     """
-    if weighting not in ("cap", "equal"):
-        raise ConfigError(f"weighting must be 'cap' or 'equal', not '{weighting}'")
+    _check_weighting(weighting)
     # row blocks of a Fortran-ordered panel (what DataFrame.to_numpy often returns) are strided
     prices = np.ascontiguousarray(market.prices)
     members = np.ascontiguousarray(market.members)
-    caps = np.ascontiguousarray(market.caps) if weighting == "cap" else market.caps
+    caps = np.ascontiguousarray(market.caps)
+    codes = market.issuer_codes
     t = prices.shape[0] if stop is None else min(stop, prices.shape[0])
     for lo in range(max(start, 1), t, BLOCK_ROWS):
         hi = min(lo + BLOCK_ROWS, t)
         with np.errstate(divide="ignore", invalid="ignore"):
             r = prices[lo:hi] / prices[lo - 1 : hi - 1] - 1.0
-            held = members[lo - 1 : hi - 1] & np.isfinite(r)
+            held = members[lo:hi] & np.isfinite(r)
+            b = caps[lo - 1 : hi - 1]
             if weighting == "cap":
-                b = caps[lo - 1 : hi - 1]
                 held &= b > 0
                 w = np.where(held, b, 0.0)
             else:
-                w = held.astype(np.float64)
+                w = company_equal_base(held, b, codes)
         total = w.sum(axis=1)
         w *= np.where(total > 0, 1.0 / np.where(total > 0, total, 1.0), 0.0)[:, None]
         yield lo, hi, w, r, held
@@ -298,8 +422,8 @@ class Attribution:
     """The daily index return of the members for one weighting, and contributions on demand.
 
     ``index_returns`` (T,) is ``R_t = sum_i w_ti r_ti`` with ``w_ti`` the previous-close
-    weights of the names held on ``t`` (members at ``t-1`` with a base weight and a return on
-    ``t``); NaN on days nothing is held and on the first date. Contributions for a window are
+    weights of the names held on ``t`` (members on ``t`` with a base weight at ``t-1`` and a
+    return on ``t``); NaN on days nothing is held and on the first date. Contributions for a window are
     recomputed from the market in row blocks, so no (T, N) panel is kept in memory.
     """
 
@@ -315,15 +439,23 @@ class Attribution:
     def tickers(self) -> pd.Index:
         return self.market.tickers
 
-    def window_return(self, window: Window) -> float:
+    def window(self, window: WindowLike) -> Window:
+        """``window`` resolved on this market's dates (a :class:`Window` passes through)."""
+        return as_window(self.dates, window)
+
+    def window_return(self, window: WindowLike) -> float:
+        """Compounded index return over ``window`` (a Window or a name such as ``"YTD"``)."""
+        window = self.window(window)
         return float(compound(self.index_returns[window.start_pos + 1 : window.end_pos + 1]))
 
-    def contributions(self, window: Window) -> pd.Series:
+    def contributions(self, window: WindowLike) -> pd.Series:
         """Linked contribution of each ticker over ``window`` (sums to the window's index return).
 
+        ``window`` is a :class:`Window` or a name (``"YTD"``, ``"1Y"``, ``"START:END"``, ...).
         ``C_i = sum_t G_{t-1} w_ti r_ti`` with ``G_{t-1}`` the index growth from the window
         start to the previous close, accumulated block by block over the window's rows.
         """
+        window = self.window(window)
         lo, hi = window.start_pos + 1, window.end_pos + 1
         r_day = _zero_nan(self.index_returns[lo:hi])
         growth_before = np.cumprod(np.r_[1.0, 1.0 + r_day[:-1]])
@@ -338,7 +470,7 @@ class Attribution:
 
 
 def attribution(market: Market, weighting: str = "cap") -> Attribution:
-    """The index's daily returns (members at the previous close), in row blocks."""
+    """The index's daily returns (members of each day, weights from the previous close)."""
     idx = np.full(len(market.dates), np.nan)
     for lo, hi, w, r, held in _held_weight_blocks(market, weighting):
         day = np.einsum("ij,ij->i", w, np.where(held, r, 0.0))
@@ -347,8 +479,8 @@ def attribution(market: Market, weighting: str = "cap") -> Attribution:
 
 
 def daily_weights(market: Market, weighting: str = "cap") -> np.ndarray:
-    """Weights held over each day (T, N): previous-close base weights of members with a
-    return that day, renormalised to sum to 1; 0 where not held, row 0 all 0."""
+    """Weights held over each day (T, N): previous-close base weights of that day's members with
+    a return that day, renormalised to sum to 1; 0 where not held, row 0 all 0."""
     out = np.zeros(market.prices.shape)
     for lo, hi, w, _, _ in _held_weight_blocks(market, weighting):
         out[lo:hi] = w
@@ -365,8 +497,8 @@ def group_daily_returns(
     """Daily returns of the index and of each group (and of the rest), per weighting.
 
     Columns ``"<name> (cap)"`` / ``"<name> (equal)"`` for ``Index``, each group and ``Rest``
-    (every member outside all groups). Within a group, weights are the group members'
-    previous-close caps (or equal), renormalised inside the group.
+    (every member outside all groups). Within a group, weights are the previous-close caps of
+    its members of the day (or one equal slot per company), renormalised inside the group.
     """
     group_list = list(groups)
     baskets: list[tuple[str, np.ndarray]] = [("Index", np.ones(len(market.tickers), dtype=bool))]
@@ -376,19 +508,25 @@ def group_daily_returns(
     r = market.returns
     cols: dict[str, np.ndarray] = {}
     for weighting in weightings:
-        base_prev = previous_close_base(_base(market, weighting), market.members)
+        base_prev = basket_base(market, weighting)
         for name, mask in baskets:
-            cols[f"{name} ({weighting})"] = basket_returns(base_prev[:, mask], r[:, mask])
+            whole = weighting == "cap" or bool(mask.all())
+            b = base_prev if whole else basket_base(market, weighting, mask)
+            cols[f"{name} ({weighting})"] = basket_returns(b[:, mask], r[:, mask])
     return pd.DataFrame(cols, index=market.dates)
 
 
-def window_returns(daily: pd.DataFrame, windows: Sequence[Window]) -> pd.DataFrame:
-    """Compounded return of each column of ``daily`` over each window (rows: window labels)."""
+def window_returns(daily: pd.DataFrame, windows: Sequence[WindowLike]) -> pd.DataFrame:
+    """Compounded return of each column of ``daily`` over each window (rows: window labels).
+
+    Window names are resolved on ``daily``'s date index.
+    """
+    wins = [as_window(pd.DatetimeIndex(daily.index), w) for w in windows]
     arr = daily.to_numpy(dtype=np.float64)
-    rows = {w.label: compound(arr[w.start_pos + 1 : w.end_pos + 1], axis=0) for w in windows}
+    rows = {w.label: compound(arr[w.start_pos + 1 : w.end_pos + 1], axis=0) for w in wins}
     out = pd.DataFrame(rows, index=daily.columns).T
-    out.insert(0, "start", [w.start.date().isoformat() for w in windows])
-    out.insert(1, "end", [w.end.date().isoformat() for w in windows])
+    out.insert(0, "start", [w.start.date().isoformat() for w in wins])
+    out.insert(1, "end", [w.end.date().isoformat() for w in wins])
     return out
 
 
@@ -406,11 +544,12 @@ def resolve_windows(
     return ok, skipped
 
 
-def issuer_window_returns(market: Market, group: Group, window: Window) -> pd.DataFrame:
+def issuer_window_returns(market: Market, group: Group, window: WindowLike) -> pd.DataFrame:
     """Each issuer of ``group`` over ``window``: cap-weighted across its share classes.
 
     Columns: name, tickers, return, weight (cap weight in the index at the window end).
     """
+    window = as_window(market.dates, window)
     mask = group.mask(market)
     sub = market.universe(market.tickers[mask])
     codes = sub.issuer_codes
@@ -476,9 +615,15 @@ class GroupBreadth:
 
 
 def group_breadth(
-    market: Market, group: Group, window: Window, index_return: float
+    market: Market, group: Group, window: WindowLike, index_return: float | None = None
 ) -> GroupBreadth:
-    """Count of names up and beating the index, best-minus-worst spread and dispersion."""
+    """Count of names up and beating the index, best-minus-worst spread and dispersion.
+
+    ``index_return`` defaults to the cap-weighted index's return over ``window``.
+    """
+    window = as_window(market.dates, window)
+    if index_return is None:
+        index_return = attribution(market, "cap").window_return(window)
     names = issuer_window_returns(market, group, window)
     valid = names[np.isfinite(names["return"])]
     if valid.empty:
@@ -526,7 +671,7 @@ def sector_daily_returns(market: Market, weighting: str = "cap") -> pd.DataFrame
     """Daily return of each GICS sector's members (date x sector)."""
     sectors = market.securities["sector"]
     codes, uniques = pd.factorize(sectors, sort=True)
-    base_prev = previous_close_base(_base(market, weighting), market.members)
+    base_prev = basket_base(market, weighting)
     daily = grouped_basket_returns(base_prev, market.returns, codes, len(uniques))
     return pd.DataFrame(daily, index=market.dates, columns=pd.Index(uniques, name="sector"))
 
@@ -550,45 +695,50 @@ def _etf_window(
 
 
 def etf_window_returns(
-    benchmarks: pd.DataFrame, tickers: Sequence[str], windows: Sequence[Window]
+    benchmarks: pd.DataFrame, tickers: Sequence[str], windows: Sequence[WindowLike]
 ) -> pd.DataFrame:
-    """Window return of each available ETF (rows: windows, columns: tickers)."""
+    """Window return of each available ETF (rows: windows, columns: tickers).
+
+    Window names are resolved on ``benchmarks``' date index.
+    """
+    wins = [as_window(pd.DatetimeIndex(benchmarks.index), w) for w in windows]
     have = [t for t in tickers if t in benchmarks.columns]
-    out = pd.DataFrame(index=[w.label for w in windows], columns=have, dtype=float)
+    out = pd.DataFrame(index=[w.label for w in wins], columns=have, dtype=float)
     for t in have:
-        for w in windows:
+        for w in wins:
             out.loc[w.label, t] = _etf_window(benchmarks[t], w)[0]
     return out
 
 
 def etf_pairs(
-    benchmarks: pd.DataFrame, pairs: Sequence[tuple[str, str, str]], windows: Sequence[Window]
+    benchmarks: pd.DataFrame, pairs: Sequence[tuple[str, str, str]], windows: Sequence[WindowLike]
 ) -> pd.DataFrame:
     """Return difference ``a - b`` of ETF pairs over each window (rows: pair labels).
 
-    Pairs with a missing ETF are left out.
+    Pairs with a missing ETF are left out; window names resolve on ``benchmarks``' dates.
     """
+    wins = [as_window(pd.DatetimeIndex(benchmarks.index), w) for w in windows]
     rows: dict[str, dict[str, float]] = {}
     for label, a, b in pairs:
         if a not in benchmarks.columns or b not in benchmarks.columns:
             continue
         rows[label] = {
             w.label: _etf_window(benchmarks[a], w)[0] - _etf_window(benchmarks[b], w)[0]
-            for w in windows
+            for w in wins
         }
-    return pd.DataFrame(rows).T if rows else pd.DataFrame(columns=[w.label for w in windows])
+    return pd.DataFrame(rows).T if rows else pd.DataFrame(columns=[w.label for w in wins])
 
 
-def sector_etf_returns(benchmarks: pd.DataFrame, window: Window) -> pd.DataFrame:
-    """Per GICS sector: cap-weighted SPDR and equal-weight twin returns over ``window``."""
+def sector_etf_returns(benchmarks: pd.DataFrame, window: WindowLike) -> pd.DataFrame:
+    """Per GICS sector: cap-weighted SPDR and equal-weight twin returns over ``window``
+    (a name resolves on ``benchmarks``' dates)."""
+    win = as_window(pd.DatetimeIndex(benchmarks.index), window)
     rows = []
     for sector, (cap_etf, eq_etf) in SECTOR_ETFS.items():
         if cap_etf not in benchmarks.columns:
             continue
-        cap_r = _etf_window(benchmarks[cap_etf], window)[0]
-        eq_r = (
-            _etf_window(benchmarks[eq_etf], window)[0] if eq_etf in benchmarks.columns else np.nan
-        )
+        cap_r = _etf_window(benchmarks[cap_etf], win)[0]
+        eq_r = _etf_window(benchmarks[eq_etf], win)[0] if eq_etf in benchmarks.columns else np.nan
         rows.append(
             {
                 "sector": sector,

@@ -27,16 +27,32 @@ PERIODS_PER_YEAR = 252
 ArrayLike = np.ndarray | pd.Series
 
 
-def periods_per_year(dates: pd.DatetimeIndex) -> int:
+SPACINGS: tuple[tuple[float, int], ...] = (
+    (4.0, 252),  # daily (business days; a weekend is 3 days, a holiday weekend 4)
+    (10.0, 52),  # weekly (7 days; 6 or 8 around holidays)
+    (21.0, 26),  # bi-weekly (14 days)
+    (60.0, 12),  # monthly (28 .. 31 days)
+    (135.0, 4),  # quarterly (89 .. 92 days)
+    (270.0, 2),  # semi-annual (181 .. 184 days)
+)
+"""Upper bound of the median spacing in calendar days, and the periods a year it means;
+anything wider is annual (1)."""
+
+
+def periods_per_year(dates: pd.DatetimeIndex | pd.Index | Any) -> int:
     """Annualisation factor of a date axis from its median spacing in calendar days.
 
-    <= 4 days: 252 (daily), <= 8: 52 (weekly), <= 35: 12 (monthly), <= 100: 4 (quarterly), else 1.
+    <= 4 days: 252 (daily), <= 10: 52 (weekly), <= 21: 26 (bi-weekly), <= 60: 12 (monthly),
+    <= 135: 4 (quarterly), <= 270: 2 (semi-annual), else 1 (annual). The median makes it robust
+    to holidays and to a minority of missing periods. Fewer than two dates: 252. The one
+    annualisation rule of the package (risk, backtests and reports use it).
     """
-    if len(dates) < 2:
+    idx = pd.DatetimeIndex(dates)
+    if len(idx) < 2:
         return PERIODS_PER_YEAR
-    days = np.asarray(dates.to_numpy(), dtype="datetime64[D]").astype(np.int64)
+    days = np.sort(np.asarray(idx.to_numpy(), dtype="datetime64[D]").astype(np.int64))
     gap = float(np.median(np.diff(days)))
-    for limit, ppy in ((4, 252), (8, 52), (35, 12), (100, 4)):
+    for limit, ppy in SPACINGS:
         if gap <= limit:
             return ppy
     return 1

@@ -3,8 +3,9 @@
 Sigma_LW = (1 - delta) S + delta mu I, with S the sample covariance, mu = trace(S)/N and the
 shrinkage delta chosen by Ledoit & Wolf (2004) to minimise expected Frobenius loss
 (:class:`sklearn.covariance.LedoitWolf`). Returns are simple daily returns (fractions); the
-matrix is multiplied by ``periods_per_year`` (252 for daily data) so volatilities read as
-annual fractions.
+matrix is multiplied by ``periods_per_year`` (252 for daily data, from
+:func:`counterweight.measure.performance.periods_per_year`, the package's one annualisation
+rule) so volatilities read as annual fractions.
 
 Missing data: columns observed on fewer than ``min_coverage`` of the window's dates are left
 out (listed in ``dropped``); remaining gaps are filled with the column mean, so a gap adds
@@ -21,6 +22,9 @@ import pandas as pd
 
 from counterweight.errors import DataUnavailableError
 from counterweight.market import Market
+from counterweight.measure.performance import periods_per_year
+
+__all__ = ["Covariance", "ledoit_wolf", "market_covariance", "market_returns", "periods_per_year"]
 
 
 @dataclass(frozen=True)
@@ -131,17 +135,3 @@ def market_covariance(
     frame = market_returns(market, as_of=as_of, window=window, tickers=tickers, extra=extra)
     ppy = periods_per_year(pd.DatetimeIndex(frame.index))
     return ledoit_wolf(frame, min_coverage=min_coverage, periods_per_year=ppy)
-
-
-def periods_per_year(dates: pd.DatetimeIndex) -> int:
-    """252 for daily data, 52 weekly, 12 monthly (from the median spacing of ``dates``)."""
-    if len(dates) < 3:
-        return 252
-    gap = float(pd.Series(dates).diff().median() / pd.Timedelta(days=1))
-    if gap <= 4:
-        return 252
-    if gap <= 10:
-        return 52
-    if gap <= 40:
-        return 12
-    return 4
