@@ -67,7 +67,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from counterweight.errors import DataUnavailableError, InputError
+from counterweight.errors import InputError
 from counterweight.market import normalize_ticker
 
 KINDS = ("equity", "cash", "future", "currency", "other")
@@ -725,9 +725,3 @@ def default_library(
         lib.add(load_from_store(store))
     lib.add(extra)
     return lib
-
-
-def require(holdings: FundHoldings | None, fund: str, as_of: pd.Timestamp) -> FundHoldings:
-    if holdings is None:
-        raise DataUnavailableError(f"no holdings of {fund} on or before {as_of.date()}")
-    return holdings

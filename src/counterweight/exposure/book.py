@@ -43,7 +43,9 @@ class BookValues:
         return self.values.sum(axis=0)
 
 
-def _fund_price(market: Market | None, ticker: str, day: pd.Timestamp) -> tuple[float, str]:
+def fund_price(market: Market | None, ticker: str, day: pd.Timestamp) -> tuple[float, str]:
+    """(last close of ``ticker`` in the Market's reference ETF series on or before ``day``, its
+    source in words); (NaN, '') when the Market has no such series."""
     if market is None or market.benchmarks.empty or ticker not in market.benchmarks.columns:
         return float("nan"), ""
     s = market.benchmarks[ticker]
@@ -75,7 +77,7 @@ def book_values(
             if np.isfinite(px):
                 source[t] = f"the Market's total-return close of {market.dates[i].date()}"
         if not np.isfinite(px):
-            px, src = _fund_price(market, t, day)
+            px, src = fund_price(market, t, day)
             if src:
                 source[t] = src
         prices[t] = px

@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from counterweight.data.holdings import Holdings
 from counterweight.errors import ConfigError, InfeasibleError
-from counterweight.exposure.book import _fund_price, book_values
+from counterweight.exposure.book import book_values, fund_price
 from counterweight.exposure.matrix import CASH, ExposureMatrix, build_matrix
 from counterweight.exposure.models import FundResolver
 from counterweight.groups import MAG7
@@ -349,7 +349,7 @@ def rebalance_lookthrough(
             if market is not None and t in market.tickers:
                 px = float(market.prices[market.date_position(day), market.tickers.get_loc(t)])
             if not np.isfinite(px):
-                px, _ = _fund_price(market, t, day)
+                px, _ = fund_price(market, t, day)
             if not np.isfinite(px):
                 held_mv = bv.values[t].sum() if t in bv.values.columns else 0.0
                 if held_mv > 0 and t in holdings.positions["ticker"].to_numpy():
