@@ -108,12 +108,16 @@ def exposure_cmd(
         book = Holdings(
             positions=pos.reset_index(drop=True), cash=book.cash.loc[[account]], source=book.source
         )
+    market: Market
     if store is not None:
-        market = Market.from_store(str(store))
+        if not store.exists():
+            with Store(store, read_only=True):
+                pass  # raises the store's own "no store at ..." error
         with Store(store, read_only=not save_funds) as st:
             if save_funds:
                 save_to_store(st, extra)
             library = default_library(st, extra)
+            market = st.market()
     else:
         market = load_sample("daily")
         library = default_library(None, extra)

@@ -6,8 +6,8 @@ order (``prefer="model"``, the default):
 1. **A model** when F tracks an index the Market models, derived from the Market on D:
 
    * SPY, IVV, VOO, SPLG (S&P 500): the index's cap weights on D from
-     :meth:`Market.cap_weights` (so they follow the Market's cap basis: company-level caps in
-     the embedded sample, float-adjusted where the Market carries float caps);
+     :meth:`Market.cap_weights` (so they follow the Market's cap basis: float-adjusted where
+     it knows investable weight factors, company caps otherwise);
    * RSP (S&P 500 Equal Weight Index): each issuer an equal share at the last quarterly
      rebalance (after the close of the third Friday of March, June, September, December; S&P
      *Equal Weight Indices Methodology*), split across share classes by cap, then drifted with
@@ -180,7 +180,9 @@ def model_weights(
     day = market.dates[market.date_position(as_of)]
     if f in SP500_FUNDS:
         w = market.cap_weights(day)
-        return w[w > 0], f"S&P 500 cap weights from the Market on {day.date()}", day
+        basis = getattr(market, "basis", "company")
+        text = f"S&P 500 {'float-adjusted ' if basis == 'float' else ''}cap weights from the Market on {day.date()}"
+        return w[w > 0], text, day
     r = last_quarterly_rebalance(market, day)
     if f in EQUAL_WEIGHT_FUNDS:
         base = equal_weight(market, r)
