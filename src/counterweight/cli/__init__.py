@@ -23,9 +23,9 @@ app = typer.Typer(
 
 
 def _register_commands() -> None:
-    from counterweight.cli import backtest, construct, data, monitor, rebalance, report
+    from counterweight.cli import backtest, construct, data, exposure, monitor, rebalance, report
 
-    for module in (data, report, monitor, construct, rebalance, backtest):
+    for module in (data, report, monitor, construct, rebalance, backtest, exposure):
         module.register(app)
 
 
