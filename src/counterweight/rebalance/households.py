@@ -109,7 +109,11 @@ class _Book:
 
 
 def _build_book(
-    lots: Lots, accounts: Accounts, target: pd.Series, prices: pd.Series | None
+    lots: Lots,
+    accounts: Accounts,
+    target: pd.Series,
+    prices: pd.Series | None,
+    extra: frozenset[str] = frozenset(),
 ) -> _Book:
     table = accounts.table
     lf = lots.lots
@@ -123,7 +127,7 @@ def _build_book(
     tab = table.sort_values(["household"], kind="stable")
     acc_index = pd.Index(tab.index, name="account")
     tickers = pd.Index(
-        sorted(set(lf["ticker"]) | set(target.index[target > 0])), name="ticker"
+        sorted(set(lf["ticker"]) | set(target.index[target > 0]) | set(extra)), name="ticker"
     )
     a, u = len(acc_index), len(tickers)
     ai = acc_index.get_indexer(lf["account"])
@@ -178,9 +182,16 @@ def _hsum(x: np.ndarray, hh: np.ndarray, h: int) -> np.ndarray:
 def _engine(
     book: _Book, rows: np.ndarray, target: np.ndarray, rules: TradeRules, blocked: np.ndarray
 ) -> np.ndarray:
-    """Engine shares (len(rows), U) of the accounts ``rows`` toward per-account ``target``."""
-    if not rows.any():
-        return np.zeros((0, book.q0.shape[1]))
+    """Engine shares (len(rows), U) of the accounts ``rows`` toward per-account ``target``
+    (accounts worth nothing trade nothing)."""
+    out = np.zeros((int(rows.sum()), book.q0.shape[1]))
+    mv = np.where(book.q0[rows] != 0, book.q0[rows] * book.px[rows], 0.0)
+    live = mv.sum(axis=1) + book.cash[rows] > 0
+    if not live.any():
+        return out
+    target = np.broadcast_to(target, out.shape)[live]
+    rows = rows.copy()
+    rows[np.nonzero(rows)[0][~live]] = False
     can_buy, can_sell = rules.allowed(book.tickers)
     res = rebalance_arrays(
         book.q0[rows],
@@ -195,7 +206,8 @@ def _engine(
         can_sell=np.broadcast_to(can_sell, (int(rows.sum()), len(can_sell))),
         sell_only=rules.mode == "sell_only",
     )
-    return res.shares
+    out[live] = res.shares
+    return out
 
 
 def _scaled(t: np.ndarray, buffer: float) -> np.ndarray:
@@ -314,7 +326,15 @@ def rebalance_households(
         ],
         source=accounts.source,
     )
-    book = _build_book(lots, accounts, tgt, prices)
+    extra: frozenset[str] = frozenset()
+    if settings.harvest_losses and prices is not None:  # replacements need a column
+        priced = {normalize_ticker(x) for x in prices.dropna().index}
+        wanted = {normalize_ticker(v) for v in settings.replacements.values()}
+        if securities is not None and "sector" in securities:
+            held_sectors = set(securities["sector"].reindex(pd.unique(lots.lots["ticker"])).dropna())
+            wanted |= set(securities.index[securities["sector"].isin(held_sectors)])
+        extra = frozenset(wanted & priced)
+    book = _build_book(lots, accounts, tgt, prices, extra)
     a, u = book.q0.shape
     nh = len(book.households)
     t = tgt.reindex(book.tickers).fillna(0.0).to_numpy(dtype=float)
