@@ -66,6 +66,7 @@ class RunReport:
     task_seconds: list[float] = field(default_factory=list)
     peak_rss: dict[str, int] = field(default_factory=dict)
     mode: str = "local"
+    notes: list[str] = field(default_factory=list)
 
 
 def partitions(accounts: Accounts, size: int) -> list[tuple[int, list[str]]]:
@@ -123,6 +124,7 @@ def run_partition(
         "seconds": time.perf_counter() - t0,
         "pid": os.getpid(),
         "peak_rss": _peak_rss(),
+        "notes": sorted({n for f in frames for n in f.notes}),
     }
 
 
@@ -194,6 +196,7 @@ def run_households(
         report.households += r["households"]
         report.failures.extend(r["failures"])
         report.task_seconds.append(r["seconds"])
+        report.notes.extend(n for n in r.get("notes", []) if n not in report.notes)
         key = str(r["pid"])
         report.peak_rss[key] = max(report.peak_rss.get(key, 0), r["peak_rss"])
         if on_done is not None:
