@@ -53,7 +53,9 @@ def book(rows: list[tuple], accounts: list[tuple]):
 def test_holding_period_boundary_irc_1222() -> None:
     # bought 2025-03-01: held "more than 1 year" only from 2026-03-02
     acq = np.array(["2025-03-01", "2025-03-01", "2024-02-29", "2024-02-29"], dtype="datetime64[ns]")
-    sold = np.array(["2026-03-01", "2026-03-02", "2025-02-28", "2025-03-01"], dtype="datetime64[ns]")
+    sold = np.array(
+        ["2026-03-01", "2026-03-02", "2025-02-28", "2025-03-01"], dtype="datetime64[ns]"
+    )
     assert is_long_term(acq, sold).tolist() == [False, True, False, True]
 
 
@@ -89,10 +91,14 @@ def test_household_trades_tax_matches_hand_computation() -> None:
     assert sells.loc["new", "gain"] == pytest.approx(10 * -20)
     assert sells.loc["old", "tax"] == pytest.approx(950 * 0.42)
     s = res.summary.loc["H"]
-    assert s["short_term_gains"] == pytest.approx(950) and s["short_term_losses"] == pytest.approx(-200)
+    assert s["short_term_gains"] == pytest.approx(950) and s["short_term_losses"] == pytest.approx(
+        -200
+    )
     assert s["estimated_tax"] == pytest.approx((950 - 200) * 0.42)
     # the next day the old lot is long-term
-    res2 = rebalance_households(lots, acc, pd.Series({"AAPL": 1.0}), settings=tax(trade_date="2026-03-02"))
+    res2 = rebalance_households(
+        lots, acc, pd.Series({"AAPL": 1.0}), settings=tax(trade_date="2026-03-02")
+    )
     old = res2.trades.set_index("lot_id").loc["old"]
     assert old["term"] == "long" and old["tax"] == pytest.approx(950 * 0.25)
 
@@ -147,10 +153,27 @@ def _random_book(rng: np.random.Generator, n_acc: int, n_tk: int):
     tickers = [f"T{i}" for i in range(n_tk)]
     rows, accs = [], []
     for a in range(n_acc):
-        accs.append((f"A{a}", f"H{a // 2}", ["taxable", "IRA", "Roth"][a % 3], round(rng.uniform(0, 5000), 2)))
+        accs.append(
+            (
+                f"A{a}",
+                f"H{a // 2}",
+                ["taxable", "IRA", "Roth"][a % 3],
+                round(rng.uniform(0, 5000), 2),
+            )
+        )
         for t in rng.choice(tickers, size=rng.integers(1, n_tk + 1), replace=False):
             for k in range(rng.integers(1, 4)):
-                rows.append((f"A{a}", t, f"{t}-{k}", int(rng.integers(1, 200)), round(rng.uniform(1, 300), 2), "2024-01-02", 0))
+                rows.append(
+                    (
+                        f"A{a}",
+                        t,
+                        f"{t}-{k}",
+                        int(rng.integers(1, 200)),
+                        round(rng.uniform(1, 300), 2),
+                        "2024-01-02",
+                        0,
+                    )
+                )
     px = {t: round(rng.uniform(5, 400), 2) for t in tickers}
     rows = [(*r[:6], px[r[1]]) for r in rows]
     w = rng.dirichlet(np.ones(n_tk)) * 0.97
@@ -163,8 +186,11 @@ def test_taxes_off_equals_todays_rebalance(seed: int) -> None:
     rows, accs, tgt, px = _random_book(rng, 7, 6)
     lots, acc = book(rows, accs)
     rules = TradeRules(
-        turnover=[None, 0.1][seed % 2], min_trade=[0, 250][seed % 2], lot=[1, 0][seed % 3 == 2],
-        cash_buffer=0.01, no_buy=frozenset({"T1"}) if seed == 3 else frozenset(),
+        turnover=[None, 0.1][seed % 2],
+        min_trade=[0, 250][seed % 2],
+        lot=[1, 0][seed % 3 == 2],
+        cash_buffer=0.01,
+        no_buy=frozenset({"T1"}) if seed == 3 else frozenset(),
     )
     mine = rebalance_households(lots, acc, tgt, prices=px, rules=rules)
     pos = lots.lots.groupby(["account", "ticker"], as_index=False)["shares"].sum()
@@ -178,7 +204,9 @@ def test_taxes_off_equals_todays_rebalance(seed: int) -> None:
     pd.testing.assert_series_equal(a, b, check_exact=True)
     # every lot sale sums to its position's sale
     lot_sum = mine.trades.groupby(["account", "ticker"])["shares"].sum().sort_index()
-    pd.testing.assert_series_equal(lot_sum, b, check_exact=False, rtol=0, atol=1e-9, check_names=False)
+    pd.testing.assert_series_equal(
+        lot_sum, b, check_exact=False, rtol=0, atol=1e-9, check_names=False
+    )
     assert (mine.summary["estimated_tax"] == 0).all()
 
 
@@ -201,7 +229,15 @@ def taxable_books(draw: st.DrawFn):
         )
     px = {"NVDA": 180.0, "MSFT": 400.0, "AAPL": 250.0, "XOM": 110.0}
     rows = [(*r[:6], px[r[1]]) for r in rows]
-    accs = [(f"A{k}", "H" if k < 2 else "G", draw(st.sampled_from(["taxable", "taxable", "IRA"])), draw(st.integers(0, 3000))) for k in range(3)]
+    accs = [
+        (
+            f"A{k}",
+            "H" if k < 2 else "G",
+            draw(st.sampled_from(["taxable", "taxable", "IRA"])),
+            draw(st.integers(0, 3000)),
+        )
+        for k in range(3)
+    ]
     budget = draw(st.floats(0, 20_000))
     realised = draw(st.floats(-5_000, 25_000))
     lot = draw(st.sampled_from([0.0, 1.0]))
@@ -216,7 +252,10 @@ def test_gain_budget_never_exceeded(case) -> None:
     lots, acc = book(rows, accs)
     s = tax(gain_budget=budget, realised=realised, harvest_losses=True)
     r = rebalance_households(
-        lots, acc, pd.Series({"XOM": 0.6, "AAPL": 0.2}), rules=TradeRules(lot=lot, min_trade=min_trade),
+        lots,
+        acc,
+        pd.Series({"XOM": 0.6, "AAPL": 0.2}),
+        rules=TradeRules(lot=lot, min_trade=min_trade),
         prices=pd.Series({"XOM": 110.0, "AAPL": 250.0}),
         settings=s,
     )
@@ -238,18 +277,31 @@ def test_budget_sells_the_most_dollars_for_the_gain_allowed() -> None:
     from scipy.optimize import linprog
 
     rng = np.random.default_rng(7)
-    rows = [("T", "NVDA", f"n{i}", 10, float(rng.uniform(20, 250)), "2020-01-01", 200.0) for i in range(6)]
-    rows += [("T", "MSFT", f"m{i}", 10, float(rng.uniform(100, 450)), "2021-01-01", 400.0) for i in range(6)]
+    rows = [
+        ("T", "NVDA", f"n{i}", 10, float(rng.uniform(20, 250)), "2020-01-01", 200.0)
+        for i in range(6)
+    ]
+    rows += [
+        ("T", "MSFT", f"m{i}", 10, float(rng.uniform(100, 450)), "2021-01-01", 400.0)
+        for i in range(6)
+    ]
     lots, acc = book(rows, [("T", "H", "taxable", 0)])
     room = 3000.0
     r = rebalance_households(
-        lots, acc, pd.Series({"XOM": 1.0}), prices=pd.Series({"XOM": 100.0}),
-        rules=TradeRules(lot=0), settings=tax(gain_budget=room),
+        lots,
+        acc,
+        pd.Series({"XOM": 1.0}),
+        prices=pd.Series({"XOM": 100.0}),
+        rules=TradeRules(lot=0),
+        settings=tax(gain_budget=room),
     )
     lf = lots.lots
     g = (lf["price"] - lf["basis"]).to_numpy()
     lp = linprog(
-        -lf["price"].to_numpy(), A_ub=[g], b_ub=[room], bounds=list(zip([0] * len(g), lf["shares"], strict=True)),
+        -lf["price"].to_numpy(),
+        A_ub=[g],
+        b_ub=[room],
+        bounds=list(zip([0] * len(g), lf["shares"], strict=True)),
     )
     sold = -r.trades.loc[r.trades["side"] == "SELL", "notional"].sum()
     assert sold == pytest.approx(-lp.fun, rel=1e-9)
@@ -285,8 +337,14 @@ def test_no_buy_in_the_ira_of_a_ticker_sold_at_a_loss() -> None:
     assert ((t["ticker"] == "XOM") & (t["side"] == "SELL") & (t["gain"] < 0)).any()
     assert not ((t["ticker"] == "XOM") & (t["side"] == "BUY")).any()
     # without the wash-sale rule the IRA would buy it
-    nowash = rebalance_households(lots, acc, tgt, settings=tax(asset_location=False, wash_sales=False))
-    assert ((nowash.trades["ticker"] == "XOM") & (nowash.trades["side"] == "BUY") & (nowash.trades["account"] == "I")).any()
+    nowash = rebalance_households(
+        lots, acc, tgt, settings=tax(asset_location=False, wash_sales=False)
+    )
+    assert (
+        (nowash.trades["ticker"] == "XOM")
+        & (nowash.trades["side"] == "BUY")
+        & (nowash.trades["account"] == "I")
+    ).any()
 
 
 def test_wash_window_carried_across_runs_in_the_store(tmp_path: Path) -> None:
@@ -298,7 +356,9 @@ def test_wash_window_carried_across_runs_in_the_store(tmp_path: Path) -> None:
     with Store(tmp_path / "s.duckdb") as store:
         assert record_wash_windows(store, first.trades, DAY) >= 1
         assert record_wash_windows(store, first.trades, DAY) >= 1  # idempotent
-        n = store.con.execute("SELECT count(*) FROM wash_sale_windows WHERE kind='loss_sale'").fetchone()
+        n = store.con.execute(
+            "SELECT count(*) FROM wash_sale_windows WHERE kind='loss_sale'"
+        ).fetchone()
         assert n == (1,)
     lots2, acc2 = book(
         [("T", "AAPL", "x", 100, 100, "2020-01-01", 100)],
@@ -307,7 +367,14 @@ def test_wash_window_carried_across_runs_in_the_store(tmp_path: Path) -> None:
     for day, allowed in (("2026-03-11", False), ("2026-03-31", False), ("2026-04-01", True)):
         with Store(tmp_path / "s.duckdb", read_only=True) as store:
             win = open_wash_windows(store, day)
-        r = rebalance_households(lots2, acc2, pd.Series({"XOM": 0.5, "AAPL": 0.5}), prices=pd.Series({"XOM": 100.0}), settings=tax(trade_date=day), windows=win)
+        r = rebalance_households(
+            lots2,
+            acc2,
+            pd.Series({"XOM": 0.5, "AAPL": 0.5}),
+            prices=pd.Series({"XOM": 100.0}),
+            settings=tax(trade_date=day),
+            windows=win,
+        )
         bought = ((r.trades["ticker"] == "XOM") & (r.trades["side"] == "BUY")).any()
         assert bought == allowed, day
 
@@ -320,27 +387,40 @@ def test_recent_buy_blocks_a_loss_sale() -> None:
         ],
         [("T", "H", "taxable", 0), ("I", "H", "IRA", 0)],
     )
-    r = rebalance_households(lots, acc, pd.Series({"AAPL": 1.0}), prices=pd.Series({"AAPL": 10.0}), settings=tax())
+    r = rebalance_households(
+        lots, acc, pd.Series({"AAPL": 1.0}), prices=pd.Series({"AAPL": 10.0}), settings=tax()
+    )
     assert not ((r.trades["account"] == "T") & (r.trades["side"] == "SELL")).any()
     assert r.summary.loc["H", "sells_undone"] > 0
 
 
 def test_harvest_with_sector_peer_and_user_map(tiny_market) -> None:
     lots, acc = book(
-        [("T", "CC-A", "l", 100, 10, "2025-01-01", 6.05), ("T", "BBB", "b", 10, 10, "2020-01-01", 19.8)],
+        [
+            ("T", "CC-A", "l", 100, 10, "2025-01-01", 6.05),
+            ("T", "BBB", "b", 10, 10, "2020-01-01", 19.8),
+        ],
         [("T", "H", "taxable", 0)],
     )
     tgt = pd.Series({"CC-A": 0.5, "BBB": 0.3})  # CC-A (605) is at/over its target
     prices = pd.Series({"AAA": 13.31, "BBB": 19.8, "CC-A": 6.05, "CC-B": 6.05})
     r = rebalance_households(
-        lots, acc, pd.Series({"CC-A": 0.7, "BBB": 0.3}) * 0 + tgt, prices=prices,
-        settings=tax(harvest_losses=True), securities=tiny_market.securities,
+        lots,
+        acc,
+        pd.Series({"CC-A": 0.7, "BBB": 0.3}) * 0 + tgt,
+        prices=prices,
+        settings=tax(harvest_losses=True),
+        securities=tiny_market.securities,
     )
     h = r.trades[r.trades["reason"] != "rebalance"]
     # CC-B is the same issuer (C Co): never the replacement; no other Energy name -> skipped
     assert "CC-B" not in set(h["ticker"])
     r = rebalance_households(
-        lots, acc, tgt, prices=prices, settings=tax(harvest_losses=True, replacements={"CC-A": "AAA"}),
+        lots,
+        acc,
+        tgt,
+        prices=prices,
+        settings=tax(harvest_losses=True, replacements={"CC-A": "AAA"}),
         securities=tiny_market.securities,
     )
     h = r.trades[r.trades["reason"] != "rebalance"].set_index("reason")
@@ -351,7 +431,9 @@ def test_harvest_with_sector_peer_and_user_map(tiny_market) -> None:
 # --------------------------------------------------------------------------- settings
 def test_tax_toml_validated(tmp_path: Path) -> None:
     p = tmp_path / "tax.toml"
-    p.write_text('[tax]\nshort_term_rate = 0.37\nlong_term_rate = 0.2\ngain_budget = 10000\n[tax.households.H1]\ngain_budget = 5000\nrealised = 1200\n')
+    p.write_text(
+        "[tax]\nshort_term_rate = 0.37\nlong_term_rate = 0.2\ngain_budget = 10000\n[tax.households.H1]\ngain_budget = 5000\nrealised = 1200\n"
+    )
     s = load_tax(p)
     assert s.budget("H1") == (5000.0, 1200.0) and s.budget("other") == (10000.0, 0.0)
     p.write_text("short_term_rate = 1.5\nlong_term_rate = 0.2\n")

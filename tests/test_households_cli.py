@@ -24,8 +24,12 @@ TAX = 'short_term_rate = 0.37\nlong_term_rate = 0.20\nstate_rate = 0.05\ngain_bu
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, Path]:
     out = {}
-    for name, text in (("lots.csv", LOTS), ("acc.csv", ACCOUNTS), ("tax.toml", TAX),
-                       ("w.csv", "ticker,weight\nNVDA,0.1\nMSFT,0.3\nJPM,0.3\nXOM,0.29\n")):
+    for name, text in (
+        ("lots.csv", LOTS),
+        ("acc.csv", ACCOUNTS),
+        ("tax.toml", TAX),
+        ("w.csv", "ticker,weight\nNVDA,0.1\nMSFT,0.3\nJPM,0.3\nXOM,0.29\n"),
+    ):
         (tmp_path / name).write_text(text)
         out[name] = tmp_path / name
     return out
@@ -33,12 +37,29 @@ def files(tmp_path: Path) -> dict[str, Path]:
 
 def test_households_command(files: dict[str, Path], tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
-    args = ["households", str(files["lots.csv"]), "--accounts", str(files["acc.csv"]), "--tax",
-            str(files["tax.toml"]), "--weights", str(files["w.csv"]), "--out", str(out),
-            "--wash-store", str(tmp_path / "wash.duckdb"), "--household", "H1"]
+    args = [
+        "households",
+        str(files["lots.csv"]),
+        "--accounts",
+        str(files["acc.csv"]),
+        "--tax",
+        str(files["tax.toml"]),
+        "--weights",
+        str(files["w.csv"]),
+        "--out",
+        str(out),
+        "--wash-store",
+        str(tmp_path / "wash.duckdb"),
+        "--household",
+        "H1",
+    ]
     assert main(args) == 0
     text = capsys.readouterr().out
-    assert "2 household(s) run" in text and "estimated tax" in text and "Trades of household H1" in text
+    assert (
+        "2 household(s) run" in text
+        and "estimated tax" in text
+        and "Trades of household H1" in text
+    )
     summary = pd.read_csv(out / "summary.csv").set_index("household")
     assert summary.loc["H1", "net_gain"] <= 5000 + 1e-6
     trades = pd.concat(pd.read_parquet(p) for p in (out / "trades").glob("*.parquet"))
@@ -62,9 +83,22 @@ def test_households_errors_one_line(files, tmp_path: Path, capsys, edit, message
     name, text = edit
     files[name].write_text(text)
     out = tmp_path / "out2"
-    code = main(["households", str(files["lots.csv"]), "--accounts", str(files["acc.csv"]), "--tax",
-                 str(files["tax.toml"]), "--weights", str(files["w.csv"]), "--out", str(out),
-                 "--wash-store", str(tmp_path / "wash.duckdb")])
+    code = main(
+        [
+            "households",
+            str(files["lots.csv"]),
+            "--accounts",
+            str(files["acc.csv"]),
+            "--tax",
+            str(files["tax.toml"]),
+            "--weights",
+            str(files["w.csv"]),
+            "--out",
+            str(out),
+            "--wash-store",
+            str(tmp_path / "wash.duckdb"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code != 0 and message in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (out / "summary").exists()
@@ -72,15 +106,50 @@ def test_households_errors_one_line(files, tmp_path: Path, capsys, edit, message
 
 def test_transition_command(files: dict[str, Path], tmp_path: Path, capsys) -> None:
     html = tmp_path / "t.html"
-    code = main(["transition", str(files["lots.csv"]), "--accounts", str(files["acc.csv"]),
-                 "--household", "H1", "--tax", str(files["tax.toml"]), "--budget", "3000",
-                 "--weights", str(files["w.csv"]), "--group", "NVDA", "--limit", "0.15",
-                 "--html", str(html), "--out", str(tmp_path / "t.csv")])
+    code = main(
+        [
+            "transition",
+            str(files["lots.csv"]),
+            "--accounts",
+            str(files["acc.csv"]),
+            "--household",
+            "H1",
+            "--tax",
+            str(files["tax.toml"]),
+            "--budget",
+            "3000",
+            "--weights",
+            str(files["w.csv"]),
+            "--group",
+            "NVDA",
+            "--limit",
+            "0.15",
+            "--html",
+            str(html),
+            "--out",
+            str(tmp_path / "t.csv"),
+        ]
+    )
     text = capsys.readouterr().out
     assert code == 0, text
     assert "Transition to NVDA" in text and "no price change" in text
     assert html.read_text().count("<table") >= 1 and (tmp_path / "t.csv").exists()
-    code = main(["transition", str(files["lots.csv"]), "--accounts", str(files["acc.csv"]),
-                 "--household", "H1", "--tax", str(files["tax.toml"]), "--budget", "3000",
-                 "--weights", str(files["w.csv"]), "--returns", "NVDA=abc"])
+    code = main(
+        [
+            "transition",
+            str(files["lots.csv"]),
+            "--accounts",
+            str(files["acc.csv"]),
+            "--household",
+            "H1",
+            "--tax",
+            str(files["tax.toml"]),
+            "--budget",
+            "3000",
+            "--weights",
+            str(files["w.csv"]),
+            "--returns",
+            "NVDA=abc",
+        ]
+    )
     assert code != 0 and "--returns" in capsys.readouterr().err

@@ -29,11 +29,21 @@ def make_book(tmp_path: Path, n_households: int, seed: int = 0):
             for j in range(8):
                 t = tickers[int(rng.integers(0, len(tickers)))]
                 lots.append(
-                    (a, t, f"{a}-{j}", float(rng.integers(1, 100)),
-                     float(px[t] * rng.uniform(0.3, 1.5)),
-                     str(pd.Timestamp("2020-01-01") + pd.Timedelta(days=int(rng.integers(0, 2200))))[:10])
+                    (
+                        a,
+                        t,
+                        f"{a}-{j}",
+                        float(rng.integers(1, 100)),
+                        float(px[t] * rng.uniform(0.3, 1.5)),
+                        str(
+                            pd.Timestamp("2020-01-01")
+                            + pd.Timedelta(days=int(rng.integers(0, 2200)))
+                        )[:10],
+                    )
                 )
-    lf = pd.DataFrame(lots, columns=["account", "ticker", "lot_id", "shares", "cost_basis", "acquired"])
+    lf = pd.DataFrame(
+        lots, columns=["account", "ticker", "lot_id", "shares", "cost_basis", "acquired"]
+    )
     path = tmp_path / "lots.parquet"
     lf.to_parquet(path, index=False)
     acc = accounts_from_frame(pd.DataFrame(accs, columns=["account", "household", "type", "cash"]))
@@ -41,21 +51,38 @@ def make_book(tmp_path: Path, n_households: int, seed: int = 0):
 
 
 def job(path: Path, px: pd.Series, **kw) -> Job:
-    s = TaxSettings(short_term_rate=0.37, long_term_rate=0.2, state_rate=0.05, gain_budget=3000, trade_date="2026-03-01")
+    s = TaxSettings(
+        short_term_rate=0.37,
+        long_term_rate=0.2,
+        state_rate=0.05,
+        gain_budget=3000,
+        trade_date="2026-03-01",
+    )
     tgt = pd.Series({"NVDA": 0.1, "MSFT": 0.2, "AAPL": 0.2, "AMZN": 0.1, "XOM": 0.2, "JPM": 0.19})
-    return Job(lots_path=str(path), target=tgt, prices=px, rules=TradeRules(min_trade=100, cash_buffer=0.01), settings=s, **kw)
+    return Job(
+        lots_path=str(path),
+        target=tgt,
+        prices=px,
+        rules=TradeRules(min_trade=100, cash_buffer=0.01),
+        settings=s,
+        **kw,
+    )
 
 
 def trades(out: Path) -> pd.DataFrame:
     t = pd.concat(list(read_results(out)), ignore_index=True)
-    return t.sort_values(["household", "account", "ticker", "side", "lot_id"]).reset_index(drop=True)
+    return t.sort_values(["household", "account", "ticker", "side", "lot_id"]).reset_index(
+        drop=True
+    )
 
 
 def test_local_and_dask_identical_and_resume(tmp_path: Path) -> None:
     path, acc, px = make_book(tmp_path, 24)
     local = run_households(acc, job(path, px), tmp_path / "local", partition_size=5)
     assert local.households == 24 and not local.failures
-    dask = run_households(acc, job(path, px), tmp_path / "dask", partition_size=5, workers=2, processes=False)
+    dask = run_households(
+        acc, job(path, px), tmp_path / "dask", partition_size=5, workers=2, processes=False
+    )
     assert dask.households == 24 and dask.mode.startswith("local cluster of 2")
     a, b = trades(tmp_path / "local"), trades(tmp_path / "dask")
     assert len(a) > 50

@@ -21,7 +21,9 @@ GOOD = (
     "IRA1,XOM,4,20,100,2022-01-01,110\n"
     "IRA1,CASH,,1500,,2022-01-01,\n"
 )
-ACCOUNTS = "account,household,type,cash\nT1,H1,Individual,1000\nIRA1,H1,Rollover IRA,\nR1,H1,Roth IRA,0\n"
+ACCOUNTS = (
+    "account,household,type,cash\nT1,H1,Individual,1000\nIRA1,H1,Rollover IRA,\nR1,H1,Roth IRA,0\n"
+)
 
 
 def test_layout_and_types(tmp_path: Path) -> None:
@@ -82,10 +84,20 @@ BAD_LOT_CELLS = [
     (6, "-1", "positive"),
     (6, "n/a?", "expected a number"),
 ]
-HEADER = ["Account Number", "Symbol", "Lot ID", "Quantity", "Cost Basis", "Acquisition Date", "Price"]
+HEADER = [
+    "Account Number",
+    "Symbol",
+    "Lot ID",
+    "Quantity",
+    "Cost Basis",
+    "Acquisition Date",
+    "Price",
+]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.integers(0, 3), st.sampled_from(BAD_LOT_CELLS))
 def test_malformed_lot_cell_names_file_row_column(tmp_path: Path, row: int, bad) -> None:
     col, value, fragment = bad
@@ -100,8 +112,13 @@ def test_malformed_lot_cell_names_file_row_column(tmp_path: Path, row: int, bad)
     assert fragment in str(e)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.sampled_from([0, 1, 2]), st.sampled_from(["Account Number", "Symbol", "Quantity", "Acquisition Date"]))
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.sampled_from([0, 1, 2]),
+    st.sampled_from(["Account Number", "Symbol", "Quantity", "Acquisition Date"]),
+)
 def test_missing_column_or_duplicate_lot(tmp_path: Path, row: int, drop: str) -> None:
     frame = pd.read_csv(pd.io.common.StringIO(GOOD), dtype=str, keep_default_na=False)
     p = tmp_path / "x.csv"
@@ -126,7 +143,9 @@ BAD_ACCOUNT_CELLS = [
 ]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.integers(0, 2), st.sampled_from(BAD_ACCOUNT_CELLS))
 def test_malformed_accounts(tmp_path: Path, row: int, bad) -> None:
     col, value, fragment = bad

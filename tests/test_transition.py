@@ -17,7 +17,9 @@ def _book(extra_ira: bool = False):
     if extra_ira:
         rows.append(("I", "XOM", "b", "10", "100", "2020-01-01"))
         accs.append(("I", "H", "IRA", "0"))
-    lots = lots_from_frame(pd.DataFrame(rows, columns=["account", "ticker", "lot", "shares", "cost_basis", "acquired"]))
+    lots = lots_from_frame(
+        pd.DataFrame(rows, columns=["account", "ticker", "lot", "shares", "cost_basis", "acquired"])
+    )
     acc = accounts_from_frame(pd.DataFrame(accs, columns=["account", "household", "type", "cash"]))
     return lots, acc
 
@@ -30,8 +32,18 @@ TGT = pd.Series({"NVDA": 0.2, "XOM": 0.8})
 def test_four_years_at_1000_a_year() -> None:
     # 10,000 USD of NVDA with 50 USD gain a share: 20 shares a year fit a 1,000 USD budget
     lots, acc = _book()
-    tr = plan_transition(lots, acc, TGT, household="H", group=["NVDA"], limit=0.2, budget=1000,
-                         prices=PX, settings=S, rules=TradeRules(lot=1))
+    tr = plan_transition(
+        lots,
+        acc,
+        TGT,
+        household="H",
+        group=["NVDA"],
+        limit=0.2,
+        budget=1000,
+        prices=PX,
+        settings=S,
+        rules=TradeRules(lot=1),
+    )
     assert tr.reached == 4
     p = tr.path
     assert p["group_weight_after"].tolist() == pytest.approx([0.8, 0.6, 0.4, 0.2])
@@ -44,18 +56,51 @@ def test_four_years_at_1000_a_year() -> None:
 
 def test_budget_large_reaches_in_one_year_and_zero_never() -> None:
     lots, acc = _book()
-    assert plan_transition(lots, acc, TGT, household="H", group=["NVDA"], limit=0.2, budget=1e9,
-                           prices=PX, settings=S).reached == 1
-    tr = plan_transition(lots, acc, TGT, household="H", group=["NVDA"], limit=0.2, budget=0,
-                         prices=PX, settings=S, max_years=3)
+    assert (
+        plan_transition(
+            lots,
+            acc,
+            TGT,
+            household="H",
+            group=["NVDA"],
+            limit=0.2,
+            budget=1e9,
+            prices=PX,
+            settings=S,
+        ).reached
+        == 1
+    )
+    tr = plan_transition(
+        lots,
+        acc,
+        TGT,
+        household="H",
+        group=["NVDA"],
+        limit=0.2,
+        budget=0,
+        prices=PX,
+        settings=S,
+        max_years=3,
+    )
     assert tr.reached is None and tr.path["sells"].sum() == 0
 
 
 def test_drift_slows_the_path() -> None:
     lots, acc = _book()
-    flat = plan_transition(lots, acc, TGT, household="H", group=["NVDA"], limit=0.2, budget=1000,
-                           prices=PX, settings=S)
-    up = plan_transition(lots, acc, TGT, household="H", group=["NVDA"], limit=0.2, budget=1000,
-                         prices=PX, settings=S, returns=pd.Series({"NVDA": 0.3, "XOM": 0.0}))
+    flat = plan_transition(
+        lots, acc, TGT, household="H", group=["NVDA"], limit=0.2, budget=1000, prices=PX, settings=S
+    )
+    up = plan_transition(
+        lots,
+        acc,
+        TGT,
+        household="H",
+        group=["NVDA"],
+        limit=0.2,
+        budget=1000,
+        prices=PX,
+        settings=S,
+        returns=pd.Series({"NVDA": 0.3, "XOM": 0.0}),
+    )
     assert up.reached is None or up.reached > flat.reached
     assert "drift" in up.assumptions[0]

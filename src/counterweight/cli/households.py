@@ -33,13 +33,20 @@ def _target_and_prices(
     elif weights is not None:
         target = load_weights(weights)
     else:
-        raise ConfigError("a target is needed: --policy FILE (TOML) or --weights FILE (ticker,weight)")
+        raise ConfigError(
+            "a target is needed: --policy FILE (TOML) or --weights FILE (ticker,weight)"
+        )
     return target, last_prices(market.prices_frame(), as_of), market
 
 
 def _rules(
-    turnover: float | None, min_trade: float, lots: str, cash_buffer: float,
-    no_buy: str | None, no_sell: str | None, hold: str | None,
+    turnover: float | None,
+    min_trade: float,
+    lots: str,
+    cash_buffer: float,
+    no_buy: str | None,
+    no_sell: str | None,
+    hold: str | None,
 ) -> Any:
     from counterweight.errors import ConfigError
     from counterweight.market import normalize_ticker
@@ -63,28 +70,80 @@ def _rules(
 
 
 def households_cmd(
-    lots: Annotated[Path, typer.Argument(help="Lots CSV or Parquet (account, ticker, lot, shares, cost basis, acquired).")],
-    accounts: Annotated[Path, typer.Option("--accounts", "-a", help="Accounts file (account, household, type, cash).")],
-    tax: Annotated[Path, typer.Option("--tax", help="Tax settings TOML (rates, gain budget, harvesting).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (partitioned Parquet).")],
-    policy: Annotated[Path | None, typer.Option("--policy", "-p", help="Construction policy TOML giving the target.")] = None,
-    weights: Annotated[Path | None, typer.Option("--weights", "-w", help="Target weights file (ticker, weight).")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="Local Dask workers (default: one process for small books, one worker per CPU for large).")] = None,
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Existing Dask scheduler, tcp://host:port.")] = None,
-    partition_size: Annotated[int, typer.Option("--partition-size", help="Households per task.")] = 500,
-    turnover: Annotated[float | None, typer.Option(help="One-way turnover limit per account.")] = None,
+    lots: Annotated[
+        Path,
+        typer.Argument(
+            help="Lots CSV or Parquet (account, ticker, lot, shares, cost basis, acquired)."
+        ),
+    ],
+    accounts: Annotated[
+        Path,
+        typer.Option("--accounts", "-a", help="Accounts file (account, household, type, cash)."),
+    ],
+    tax: Annotated[
+        Path, typer.Option("--tax", help="Tax settings TOML (rates, gain budget, harvesting).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output directory (partitioned Parquet).")
+    ],
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", "-p", help="Construction policy TOML giving the target."),
+    ] = None,
+    weights: Annotated[
+        Path | None, typer.Option("--weights", "-w", help="Target weights file (ticker, weight).")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="Local Dask workers (default: one process for small books, one worker per CPU for large).",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Existing Dask scheduler, tcp://host:port.")
+    ] = None,
+    partition_size: Annotated[
+        int, typer.Option("--partition-size", help="Households per task.")
+    ] = 500,
+    turnover: Annotated[
+        float | None, typer.Option(help="One-way turnover limit per account.")
+    ] = None,
     min_trade: Annotated[float, typer.Option("--min-trade", help="Smallest trade, USD.")] = 0.0,
     lot_size: Annotated[str, typer.Option("--lots", help="whole or fractional shares.")] = "whole",
-    cash_buffer: Annotated[float, typer.Option("--cash-buffer", help="Cash kept, fraction of value.")] = 0.0,
+    cash_buffer: Annotated[
+        float, typer.Option("--cash-buffer", help="Cash kept, fraction of value.")
+    ] = 0.0,
     no_buy: Annotated[str | None, typer.Option("--no-buy", help="Tickers never bought.")] = None,
     no_sell: Annotated[str | None, typer.Option("--no-sell", help="Tickers never sold.")] = None,
     hold: Annotated[str | None, typer.Option("--hold", help="Tickers never traded.")] = None,
-    trade_date: Annotated[str | None, typer.Option("--trade-date", help="Sale date for holding periods and wash sales (default: the tax file's, else today).")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Market date for prices and target.")] = None,
-    store: Annotated[Path | None, typer.Option(help="DuckDB store for market data instead of the embedded sample.")] = None,
-    wash_store: Annotated[Path | None, typer.Option("--wash-store", help="DuckDB file keeping open wash-sale windows across runs (default: --store, else the default store).")] = None,
-    household: Annotated[str | None, typer.Option("--household", help="Print this household's trades by lot.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, only the summary.")] = False,
+    trade_date: Annotated[
+        str | None,
+        typer.Option(
+            "--trade-date",
+            help="Sale date for holding periods and wash sales (default: the tax file's, else today).",
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Market date for prices and target.")
+    ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(help="DuckDB store for market data instead of the embedded sample."),
+    ] = None,
+    wash_store: Annotated[
+        Path | None,
+        typer.Option(
+            "--wash-store",
+            help="DuckDB file keeping open wash-sale windows across runs (default: --store, else the default store).",
+        ),
+    ] = None,
+    household: Annotated[
+        str | None, typer.Option("--household", help="Print this household's trades by lot.")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar, only the summary.")
+    ] = False,
 ) -> None:
     """Tax-aware rebalance of every household: lots, gain budget, asset location, wash sales."""
     import sys
@@ -104,7 +163,12 @@ def households_cmd(
         run_households,
     )
     from counterweight.rebalance.tax import load_tax, open_wash_windows, record_wash_windows
-    from counterweight.report.tax_section import households_table, lot_trades_table, notes_lines, totals_line
+    from counterweight.report.tax_section import (
+        households_table,
+        lot_trades_table,
+        notes_lines,
+        totals_line,
+    )
 
     if partition_size < 1:
         raise ConfigError("--partition-size must be >= 1")
@@ -137,10 +201,19 @@ def households_cmd(
     n_parts = len(partitions(acc, partition_size))
     with progress_reporter(n_parts, quiet=quiet, label="households") as bar:
         report = run_households(
-            acc, job, out, workers=workers, scheduler=scheduler, partition_size=partition_size,
+            acc,
+            job,
+            out,
+            workers=workers,
+            scheduler=scheduler,
+            partition_size=partition_size,
             on_done=lambda r: bar.advance(),
         )
-    summary = pd.concat(list(read_results(out, "summary")), ignore_index=True) if (out / "summary").exists() else pd.DataFrame()
+    summary = (
+        pd.concat(list(read_results(out, "summary")), ignore_index=True)
+        if (out / "summary").exists()
+        else pd.DataFrame()
+    )
     if len(summary):
         summary = summary.set_index("household")
     kept = 0
@@ -149,7 +222,9 @@ def households_cmd(
             if len(part):
                 kept += record_wash_windows(st, part[part["household"].isin(summary.index)], day)
     try:
-        pd.concat([summary.reset_index()]).to_csv(out / "summary.csv", index=False) if len(summary) else None
+        pd.concat([summary.reset_index()]).to_csv(out / "summary.csv", index=False) if len(
+            summary
+        ) else None
     except OSError as exc:
         raise CounterweightError(f"cannot write {out / 'summary.csv'}: {exc}") from None
     console.print(
@@ -162,14 +237,20 @@ def households_cmd(
         if not quiet:
             console.print(households_table(summary))
     if household is not None:
-        trades = pd.concat([t[t["household"] == household] for t in read_results(out, "trades")], ignore_index=True)
+        trades = pd.concat(
+            [t[t["household"] == household] for t in read_results(out, "trades")], ignore_index=True
+        )
         console.print(lot_trades_table(trades, household))
     for line in notes_lines(report.notes[:20]):
         console.print(line, highlight=False)
     console.print(
-        f"wash-sale windows: {len(windows)} open from {wpath}; {kept} event(s) recorded", highlight=False
+        f"wash-sale windows: {len(windows)} open from {wpath}; {kept} event(s) recorded",
+        highlight=False,
     )
-    console.print(f"results: {out}/trades, {out}/summary (Parquet partitions), {out}/summary.csv", highlight=False)
+    console.print(
+        f"results: {out}/trades, {out}/summary (Parquet partitions), {out}/summary.csv",
+        highlight=False,
+    )
     if report.failures:
         for h, why in report.failures[:20]:
             print(f"failed: household {h}: {why}", file=sys.stderr)
@@ -178,22 +259,51 @@ def households_cmd(
 
 def transition_cmd(
     lots: Annotated[Path, typer.Argument(help="Lots CSV or Parquet.")],
-    accounts: Annotated[Path, typer.Option("--accounts", "-a", help="Accounts file (account, household, type, cash).")],
+    accounts: Annotated[
+        Path,
+        typer.Option("--accounts", "-a", help="Accounts file (account, household, type, cash)."),
+    ],
     household: Annotated[str, typer.Option("--household", help="The household to plan.")],
-    tax: Annotated[Path, typer.Option("--tax", help="Tax settings TOML (rates; the budget here is --budget).")],
+    tax: Annotated[
+        Path, typer.Option("--tax", help="Tax settings TOML (rates; the budget here is --budget).")
+    ],
     budget: Annotated[float, typer.Option("--budget", help="Realised-gain budget per year, USD.")],
-    policy: Annotated[Path | None, typer.Option("--policy", "-p", help="Construction policy TOML giving the target.")] = None,
-    weights: Annotated[Path | None, typer.Option("--weights", "-w", help="Target weights file.")] = None,
-    limit: Annotated[float, typer.Option("--limit", help="Group weight to reach, fraction.")] = 0.20,
-    group: Annotated[str, typer.Option("--group", help="mag7 or a comma list of tickers.")] = "mag7",
-    returns: Annotated[str | None, typer.Option("--returns", help="Annual drift: one number (0.05) or T=r,... (NVDA=0.1,MSFT=0.05). Default: no price change.")] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", "-p", help="Construction policy TOML giving the target."),
+    ] = None,
+    weights: Annotated[
+        Path | None, typer.Option("--weights", "-w", help="Target weights file.")
+    ] = None,
+    limit: Annotated[
+        float, typer.Option("--limit", help="Group weight to reach, fraction.")
+    ] = 0.20,
+    group: Annotated[
+        str, typer.Option("--group", help="mag7 or a comma list of tickers.")
+    ] = "mag7",
+    returns: Annotated[
+        str | None,
+        typer.Option(
+            "--returns",
+            help="Annual drift: one number (0.05) or T=r,... (NVDA=0.1,MSFT=0.05). Default: no price change.",
+        ),
+    ] = None,
     years: Annotated[int, typer.Option("--years", help="Horizon, years.")] = 10,
     lot_size: Annotated[str, typer.Option("--lots", help="whole or fractional shares.")] = "whole",
     min_trade: Annotated[float, typer.Option("--min-trade", help="Smallest trade, USD.")] = 0.0,
-    start: Annotated[str | None, typer.Option("--start", help="First trade date (default: the tax file's, else today).")] = None,
-    store: Annotated[Path | None, typer.Option(help="DuckDB store for market data instead of the sample.")] = None,
-    html: Annotated[Path | None, typer.Option("--html", help="Write the chart and table as HTML.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write every year's trades (CSV).")] = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--start", help="First trade date (default: the tax file's, else today)."),
+    ] = None,
+    store: Annotated[
+        Path | None, typer.Option(help="DuckDB store for market data instead of the sample.")
+    ] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write the chart and table as HTML.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write every year's trades (CSV).")
+    ] = None,
 ) -> None:
     """Year-by-year path of a household to "Mag 7 at most 20%" under a yearly gain budget."""
     import pandas as pd
@@ -207,7 +317,11 @@ def transition_cmd(
     from counterweight.rebalance.tax import load_tax
     from counterweight.rebalance.transition import plan_transition
     from counterweight.report.html import render_html, write_html
-    from counterweight.report.tax_section import transition_sections, transition_table, transition_verdict
+    from counterweight.report.tax_section import (
+        transition_sections,
+        transition_table,
+        transition_verdict,
+    )
 
     if years < 1:
         raise ConfigError("--years must be >= 1")
@@ -216,7 +330,11 @@ def transition_cmd(
     check_lots_accounts(book, acc)
     settings = load_tax(tax)
     target, prices, _ = _target_and_prices(policy, weights, store, None)
-    members = list(MAG7_TICKERS) if group.lower() in ("mag7", "mag 7") else [t for t in group.split(",") if t.strip()]
+    members = (
+        list(MAG7_TICKERS)
+        if group.lower() in ("mag7", "mag 7")
+        else [t for t in group.split(",") if t.strip()]
+    )
     name = "Mag 7" if group.lower() in ("mag7", "mag 7") else group
     drift: Any = None
     if returns is not None:
@@ -233,11 +351,24 @@ def transition_cmd(
             try:
                 drift = float(returns)
             except ValueError:
-                raise ConfigError(f"--returns: expected a number or TICKER=number list, got '{returns}'") from None
+                raise ConfigError(
+                    f"--returns: expected a number or TICKER=number list, got '{returns}'"
+                ) from None
     rules = _rules(None, min_trade, lot_size, 0.0, None, None, None)
     tr = plan_transition(
-        book, acc, target, household=household, group=members, limit=limit, budget=budget,
-        prices=prices, settings=settings, rules=rules, returns=drift, start=start, max_years=years,
+        book,
+        acc,
+        target,
+        household=household,
+        group=members,
+        limit=limit,
+        budget=budget,
+        prices=prices,
+        settings=settings,
+        rules=rules,
+        returns=drift,
+        start=start,
+        max_years=years,
         group_name=name,
     )
     console = Console(width=110)
@@ -251,7 +382,9 @@ def transition_cmd(
         atomic_write_csv(out, tr.trades, index=False)
         console.print(f"trades: {out}", highlight=False)
     if html is not None:
-        write_html(html, render_html(f"Transition of household {household}", transition_sections(tr)))
+        write_html(
+            html, render_html(f"Transition of household {household}", transition_sections(tr))
+        )
         console.print(f"html: {html}", highlight=False)
 
 

@@ -112,7 +112,10 @@ def _numbers(values: pd.Series, file: str, column: str, first_row: int) -> np.nd
     if bad.any():
         i = int(np.argmax(bad))
         raise InputError(
-            f"expected a number, got '{values.iloc[i]}'", file=file, row=first_row + i, column=column
+            f"expected a number, got '{values.iloc[i]}'",
+            file=file,
+            row=first_row + i,
+            column=column,
         )
     return np.where(neg.to_numpy(), -out, out)
 
@@ -168,7 +171,9 @@ def load_lots(path: str | Path, accounts: Collection[str] | None = None) -> Lots
         try:
             schema = pq.read_schema(p)
         except Exception as exc:
-            raise InputError(f"cannot read the file ({type(exc).__name__}: {exc})", file=p) from None
+            raise InputError(
+                f"cannot read the file ({type(exc).__name__}: {exc})", file=p
+            ) from None
         acol = next((c for c in schema.names if _key(c) in LOT_ALIASES["account"]), None)
         if acol is None:
             raise InputError("no account column (expected account)", file=p)
@@ -202,7 +207,7 @@ def lots_from_frame(frame: pd.DataFrame, source: str = "<frame>") -> Lots:
         raise InputError(
             "need a cost basis column: cost_basis (per share) or total_cost (per lot)", file=source
         )
-    if np.issubdtype(frame.index.dtype, np.integer):
+    if pd.api.types.is_integer_dtype(frame.index):
         rows = np.asarray(frame.index, dtype=np.int64) + 2
     else:
         rows = np.arange(len(frame), dtype=np.int64) + 2
@@ -259,7 +264,10 @@ def lots_from_frame(frame: pd.DataFrame, source: str = "<frame>") -> Lots:
     if m.any():
         i = int(np.argmax(m))
         raise InputError(
-            f"cost basis must be >= 0, got {basis[i]:g}", file=source, row=int(lots_rows[i]), column=bcol
+            f"cost basis must be >= 0, got {basis[i]:g}",
+            file=source,
+            row=int(lots_rows[i]),
+            column=bcol,
         )
     try:
         acquired = _dates(sub[cols["acquired"]], source, cols["acquired"], 0)
@@ -371,8 +379,7 @@ def accounts_from_frame(frame: pd.DataFrame, source: str = "<frame>") -> Account
 def check_lots_accounts(lots: Lots, accounts: Accounts) -> None:
     """Every lot's account must be listed in the accounts file."""
     known = accounts.table.index
-    missing = pd.Index(pd.unique(lots.lots["account"])).difference(known)
-    missing = missing.union(pd.Index(lots.cash.index).difference(known))
+    missing = sorted((set(lots.lots["account"]) | set(map(str, lots.cash.index))) - set(known))
     if len(missing):
         raise InputError(
             f"accounts not in the accounts file ({accounts.source}): {', '.join(map(str, missing[:5]))}",

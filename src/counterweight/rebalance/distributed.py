@@ -106,7 +106,11 @@ def run_partition(
             try:
                 frames.append(_one(lots, sub, job))
             except Exception as exc:
-                reason = str(exc) if isinstance(exc, CounterweightError) else f"{type(exc).__name__}: {exc}"
+                reason = (
+                    str(exc)
+                    if isinstance(exc, CounterweightError)
+                    else f"{type(exc).__name__}: {exc}"
+                )
                 failures.append((h, reason))
     trades = pd.concat([f.trades for f in frames], ignore_index=True) if frames else pd.DataFrame()
     summary = pd.concat([f.summary for f in frames]) if frames else pd.DataFrame()
@@ -132,7 +136,11 @@ def _one(lots: Any, acc: Accounts, job: Job) -> Any:
     from counterweight.data.lots import Lots
 
     keep = lots.lots["account"].isin(acc.table.index)
-    sub = Lots(lots=lots.lots[keep], cash=lots.cash[lots.cash.index.isin(acc.table.index)], source=lots.source)
+    sub = Lots(
+        lots=lots.lots[keep],
+        cash=lots.cash[lots.cash.index.isin(acc.table.index)],
+        source=lots.source,
+    )
     return rebalance_households(
         sub,
         acc,

@@ -130,8 +130,8 @@ def _build_book(
         sorted(set(lf["ticker"]) | set(target.index[target > 0]) | set(extra)), name="ticker"
     )
     a, u = len(acc_index), len(tickers)
-    ai = acc_index.get_indexer(lf["account"])
-    ti = tickers.get_indexer(lf["ticker"])
+    ai = acc_index.get_indexer(pd.Index(lf["account"]))
+    ti = tickers.get_indexer(pd.Index(lf["ticker"]))
     q0 = np.zeros((a, u))
     np.add.at(q0, (ai, ti), lf["shares"].to_numpy(dtype=float))
     base = (
@@ -180,7 +180,12 @@ def _hsum(x: np.ndarray, hh: np.ndarray, h: int) -> np.ndarray:
 
 
 def _engine(
-    book: _Book, rows: np.ndarray, target: np.ndarray, rules: TradeRules, blocked: np.ndarray
+    book: _Book,
+    rows: np.ndarray,
+    target: np.ndarray,
+    rules: TradeRules,
+    blocked: np.ndarray,
+    frozen: np.ndarray | None = None,
 ) -> np.ndarray:
     """Engine shares (len(rows), U) of the accounts ``rows`` toward per-account ``target``
     (accounts worth nothing trade nothing)."""
@@ -203,7 +208,7 @@ def _engine(
         lot=rules.lot,
         cash_buffer=rules.cash_buffer,
         can_buy=can_buy[None, :] & ~blocked[rows],
-        can_sell=np.broadcast_to(can_sell, (int(rows.sum()), len(can_sell))),
+        can_sell=can_sell[None, :] & (True if frozen is None else ~frozen[rows]),
         sell_only=rules.mode == "sell_only",
     )
     out[live] = res.shares
@@ -231,14 +236,19 @@ def _fill(desired: np.ndarray, capacity: np.ndarray, t: np.ndarray) -> np.ndarra
 
 
 def _passes(
-    book: _Book, t: np.ndarray, rules: TradeRules, blocked: np.ndarray, location: bool
+    book: _Book,
+    t: np.ndarray,
+    rules: TradeRules,
+    blocked: np.ndarray,
+    location: bool,
+    frozen: np.ndarray | None = None,
 ) -> np.ndarray:
     """Engine shares (A, U) for all accounts: one pass (no location) or sheltered then taxable."""
     a, u = book.q0.shape
     q = np.zeros((a, u))
     if not location:
         allrows = np.ones(a, dtype=bool)
-        return _engine(book, allrows, t, rules, blocked)
+        return _engine(book, allrows, t, rules, blocked, frozen)
     nh = len(book.households)
     mv = np.where(book.q0 != 0, book.q0 * book.px, 0.0)
     value = mv.sum(axis=1) + book.cash
@@ -248,7 +258,7 @@ def _passes(
     tx = book.taxable
     sh = ~tx
     v_sh = _hsum(np.where(sh, value, 0.0), book.hh, nh)
-    cap_sh = v_sh * (1.0 - rules.cash_buffer)
+    cap_sh = v_sh * ts.sum()  # the target's cash share stays in cash
     held = _hsum(mv, book.hh, nh)
     s_now = _hsum(np.where(sh[:, None], mv, 0.0), book.hh, nh)
     # trim every overweight inside the shelter as far as it holds it; buy underweights
@@ -264,14 +274,16 @@ def _passes(
     with np.errstate(divide="ignore", invalid="ignore"):
         w_sh = np.where(v_sh[:, None] > 0, d_sh / v_sh[:, None], 0.0)
     if sh.any():
-        q[sh] = _engine(book, sh, w_sh[book.hh[sh]], rules, blocked)
-    s_after = _hsum(np.where(sh[:, None], mv + q * np.where(q != 0, book.px, 0.0), 0.0), book.hh, nh)
+        q[sh] = _engine(book, sh, w_sh[book.hh[sh]], rules, blocked, frozen)
+    s_after = _hsum(
+        np.where(sh[:, None], mv + q * np.where(q != 0, book.px, 0.0), 0.0), book.hh, nh
+    )
     v_tx = _hsum(np.where(tx, value, 0.0), book.hh, nh)
-    y = _fill(np.maximum(big_t - s_after, 0.0), v_tx * (1.0 - rules.cash_buffer), ts)
+    y = _fill(np.maximum(big_t - s_after, 0.0), v_tx * ts.sum(), ts)
     with np.errstate(divide="ignore", invalid="ignore"):
         w_tx = np.where(v_tx[:, None] > 0, y / v_tx[:, None], 0.0)
     if tx.any():
-        q[tx] = _engine(book, tx, w_tx[book.hh[tx]], rules, blocked)
+        q[tx] = _engine(book, tx, w_tx[book.hh[tx]], rules, blocked, frozen)
     return q
 
 
@@ -313,29 +325,22 @@ def rebalance_households(
         raise InputError("target weights must be non-negative and sum to at most 1")
     day = pd.Timestamp(trade_date or settings.trade_date or pd.Timestamp.today().normalize())
     notes: list[str] = []
-    accounts = Accounts(
-        table=accounts.table[
-            accounts.table["household"].isin(
-                accounts.table.loc[
-                    accounts.table.index.intersection(
-                        pd.Index(pd.unique(lots.lots["account"])).union(lots.cash.index)
-                    ),
-                    "household",
-                ]
-            )
-        ],
-        source=accounts.source,
-    )
+    used = set(lots.lots["account"]) | set(map(str, lots.cash.index))
+    tab = accounts.table
+    live_hh = set(tab.loc[tab.index.isin(list(used)), "household"])
+    accounts = Accounts(table=tab[tab["household"].isin(live_hh)], source=accounts.source)
     extra: frozenset[str] = frozenset()
     if settings.harvest_losses and prices is not None:  # replacements need a column
         priced = {normalize_ticker(x) for x in prices.dropna().index}
         wanted = {normalize_ticker(v) for v in settings.replacements.values()}
         if securities is not None and "sector" in securities:
-            held_sectors = set(securities["sector"].reindex(pd.unique(lots.lots["ticker"])).dropna())
+            held_sectors = set(
+                securities["sector"].reindex(pd.unique(lots.lots["ticker"])).dropna()
+            )
             wanted |= set(securities.index[securities["sector"].isin(held_sectors)])
         extra = frozenset(wanted & priced)
     book = _build_book(lots, accounts, tgt, prices, extra)
-    a, u = book.q0.shape
+    u = book.q0.shape[1]
     nh = len(book.households)
     t = tgt.reindex(book.tickers).fillna(0.0).to_numpy(dtype=float)
     lf = book.lots
@@ -399,7 +404,7 @@ def rebalance_households(
     def blocked_mask(pairs: set[tuple[int, str]]) -> np.ndarray:
         m = np.zeros((nh, u), dtype=bool)
         for h, tk in pairs:
-            j = book.tickers.get_indexer([tk])[0]
+            j = book.tickers.get_indexer(pd.Index([tk]))[0]
             if j >= 0:
                 m[h, j] = True
         return m[book.hh]
@@ -408,45 +413,70 @@ def rebalance_households(
     room = np.maximum(budget[:, 0] - budget[:, 1], 0.0) if nh else np.zeros(0)
     location = settings.asset_location
     lot = rules.lot
-    for _ in range(4):
-        blocked = blocked_mask(blocked_buy_h)
-        q_eng = _passes(book, t, rules, blocked, location)
-        sell = np.maximum(-q_eng, 0.0)
-        take = _allocate(lf, sell, avail)
-        # the budget: taxable lots in ascending effective gain per dollar per household
-        room_h = room.copy()
-        if settings.harvest_losses and harvest.any():
-            sold_pos = sell[lf["a_idx"].to_numpy(), lf["u_idx"].to_numpy()] > 0
-            extra = np.where(harvest & ~sold_pos, gps * avail, 0.0)
-            room_h = room_h - _hsum(extra, lf["hh"].to_numpy(), nh)
-        take = _budget(lf, take, gps, eff, room_h, lot)
-        q = _apply(book, lf, q_eng, take, rules, lot)
-        take = _allocate(lf, np.maximum(-q, 0.0), avail)
-        take, q = _guard(book, lf, take, q, gps, eff, room_h, rules, avail)
-        loss_sold = lf["taxable"].to_numpy() & (take > 0) & (gps < 0)
-        new = (
-            {(int(h), str(tk)) for h, tk in zip(lf["hh"][loss_sold], lf["ticker"][loss_sold], strict=True)}
-            if settings.wash_sales
-            else set()
-        )
-        bm = blocked_mask(blocked_buy_h | new)
-        if not ((q > 0) & bm).any():
-            break
+    blocked_start = set(blocked_buy_h)
+    while True:  # a harvest lot without a usable replacement is dropped and the run redone
+        blocked_buy_h = blocked_start | {
+            (int(h), str(tk))
+            for h, tk in zip(lf["hh"][harvest], lf["ticker"][harvest], strict=True)
+        }
+        frozen = np.zeros(book.q0.shape, dtype=bool)  # positions the budget cannot sell
+        for _ in range(8):
+            blocked = blocked_mask(blocked_buy_h)
+            q_eng = _passes(book, t, rules, blocked, location, frozen)
+            sell = np.maximum(-q_eng, 0.0)
+            take = _allocate(lf, sell, avail)
+            # the budget: taxable lots in ascending effective gain per dollar per household
+            room_h = room.copy()
+            if settings.harvest_losses and harvest.any():
+                sold_pos = sell[lf["a_idx"].to_numpy(), lf["u_idx"].to_numpy()] > 0
+                loss_free = np.where(harvest & ~sold_pos, gps * avail, 0.0)
+                room_h = room_h - _hsum(loss_free, lf["hh"].to_numpy(), nh)
+            take = _budget(lf, take, gps, eff, room_h, lot)
+            q = _apply(book, lf, q_eng, take, rules, lot)
+            take = _allocate(lf, np.maximum(-q, 0.0), avail)
+            take, q = _guard(book, lf, take, q, gps, eff, room_h, rules, avail)
+            loss_sold = lf["taxable"].to_numpy() & (take > 0) & (gps < 0)
+            new = (
+                {
+                    (int(h), str(tk))
+                    for h, tk in zip(lf["hh"][loss_sold], lf["ticker"][loss_sold], strict=True)
+                }
+                if settings.wash_sales
+                else set()
+            )
+            bm = blocked_mask(blocked_buy_h | new)
+            # a taxable position the budget left unsold is frozen and the engine re-solved,
+            # so the sales move to positions it can afford (losses, sheltered accounts)
+            sold_now = np.zeros_like(q)
+            np.add.at(sold_now, (lf["a_idx"].to_numpy(), lf["u_idx"].to_numpy()), take)
+            cut = (q_eng < 0) & (sold_now <= 0) & book.taxable[:, None] & ~frozen
+            if not ((q > 0) & bm).any() and not cut.any():
+                break
+            blocked_buy_h |= new
+            frozen |= cut
+        else:  # still conflicting after the iterations: drop the offending buys
+            q = np.where((q > 0) & bm, 0.0, q)
+            notes.append("buys dropped to respect the wash-sale window after repeated passes")
         blocked_buy_h |= new
-    else:  # still conflicting after the iterations: drop the offending buys
-        q = np.where((q > 0) & bm, 0.0, q)
-        notes.append("buys dropped to respect the wash-sale window after repeated passes")
-    blocked_buy_h |= new
-    q_free = _passes(book, t, rules, blocked_mask(blocked_buy_h), location)
+        q_free = _passes(book, t, rules, blocked_mask(blocked_buy_h), location)
 
-    # harvesting: what is left of the harvest lots, replaced by a peer
-    harvest_rows: list[dict[str, Any]] = []
-    if settings.harvest_losses and harvest.any():
-        q, harvest_rows, hnotes = _harvest(
-            book, lf, take, q, harvest, settings, securities, blocked_buy_h, rules, ts
-        )
-        notes.extend(hnotes)
-    return _package(book, lf, take, q, q_eng, q_free, settings, budget, room, ts, day, harvest_rows, notes)
+        # harvesting: what is left of the harvest lots, replaced by a peer
+        harvest_rows: list[dict[str, Any]] = []
+        left0 = lf["shares"].to_numpy() - take
+        if settings.harvest_losses and harvest.any():
+            q, harvest_rows, hnotes = _harvest(
+                book, lf, take, q, harvest, settings, securities, blocked_buy_h, rules, ts
+            )
+            notes.extend(hnotes)
+        done = {r["i"] for r in harvest_rows}
+        skipped = [i for i in np.nonzero(harvest & (left0 > 1e-12))[0] if i not in done]
+        if not skipped:
+            break
+        harvest[skipped] = False
+    notes = list(dict.fromkeys(notes))
+    return _package(
+        book, lf, take, q, q_eng, q_free, settings, budget, room, ts, day, harvest_rows, notes
+    )
 
 
 def _budget(
@@ -486,7 +516,12 @@ def _budget(
 
 
 def _apply(
-    book: _Book, lf: pd.DataFrame, q_eng: np.ndarray, take: np.ndarray, rules: TradeRules, lot: float
+    book: _Book,
+    lf: pd.DataFrame,
+    q_eng: np.ndarray,
+    take: np.ndarray,
+    rules: TradeRules,
+    lot: float,
 ) -> np.ndarray:
     """Position shares after the lot cuts; buys of cut accounts shrunk to the cash left."""
     sold = np.zeros_like(q_eng)
@@ -520,6 +555,7 @@ def _guard(
     minimum trade is dropped. Each step sells strictly less, so it ends."""
     taxable = lf["taxable"].to_numpy()
     hh = lf["hh"].to_numpy()
+    a_arr, u_arr = lf["a_idx"].to_numpy(), lf["u_idx"].to_numpy()
     nh = len(room)
     for _ in range(10_000):
         net = _hsum(np.where(taxable, take * gps, 0.0), hh, nh)
@@ -531,7 +567,7 @@ def _guard(
             if not len(cand):
                 continue
             i = cand[len(cand) - 1 - int(np.argmax(eff[cand][::-1]))]  # last of ties
-            ai, ui = int(lf["a_idx"].iat[i]), int(lf["u_idx"].iat[i])
+            ai, ui = int(a_arr[i]), int(u_arr[i])
             new = -q[ai, ui] - take[i]
             if new * book.px[ai, ui] < rules.min_trade or new <= 1e-12:
                 new = 0.0
@@ -552,7 +588,11 @@ def _peers(
         return {}
     sec = securities.reindex(tickers)
     sector = sec["sector"]
-    issuer = sec["issuer"].fillna(pd.Series(tickers, index=tickers)) if "issuer" in sec else pd.Series(tickers, index=tickers)
+    issuer = (
+        sec["issuer"].fillna(pd.Series(tickers, index=tickers))
+        if "issuer" in sec
+        else pd.Series(tickers, index=tickers)
+    )
     w = pd.Series(ts, index=tickers)
     out: dict[str, list[str]] = {}
     for tk in tickers:
@@ -582,9 +622,11 @@ def _harvest(
     notes: list[str] = []
     used_default = False
     left = lf["shares"].to_numpy() - take
+    hh_a, a_a, u_a = lf["hh"].to_numpy(), lf["a_idx"].to_numpy(), lf["u_idx"].to_numpy()
+    tk_a, acct_a, lot_a = (lf[c].to_numpy().astype(str) for c in ("ticker", "account", "lot_id"))
     for i in np.nonzero(harvest & (left > 1e-12))[0]:
-        h, ai, ui = int(lf["hh"].iat[i]), int(lf["a_idx"].iat[i]), int(lf["u_idx"].iat[i])
-        tk = str(lf["ticker"].iat[i])
+        h, ai, ui = int(hh_a[i]), int(a_a[i]), int(u_a[i])
+        tk = str(tk_a[i])
         cands = [repl_map[tk]] if tk in repl_map else peers.get(tk, [])
         rep = next(
             (
@@ -597,7 +639,9 @@ def _harvest(
             None,
         )
         if rep is None:
-            notes.append(f"{lf['account'].iat[i]} {tk} lot {lf['lot_id'].iat[i]}: loss not harvested (no replacement with a price)")
+            notes.append(
+                f"{acct_a[i]} {tk} lot {lot_a[i]}: loss not harvested (no replacement with a price)"
+            )
             continue
         used_default |= tk not in repl_map
         proceeds = left[i] * book.px[ai, ui]
@@ -607,7 +651,9 @@ def _harvest(
         if rules.lot > 0:
             n = np.floor(n / rules.lot) * rules.lot
         if n * rpx < rules.min_trade or n <= 0:
-            notes.append(f"{lf['account'].iat[i]} {tk}: loss not harvested (replacement below the minimum trade)")
+            notes.append(
+                f"{acct_a[i]} {tk}: loss not harvested (replacement below the minimum trade)"
+            )
             continue
         take[i] += left[i]
         q[ai, ui] -= left[i]
@@ -640,7 +686,9 @@ def _package(
     nh = len(book.households)
     px_l = lf["price"].to_numpy(dtype=float)
     basis = lf["basis"].to_numpy(dtype=float)
-    gain, tax = lot_tax(take, px_l, basis, lf["long"].to_numpy(), lf["taxable"].to_numpy(), settings)
+    gain, tax = lot_tax(
+        take, px_l, basis, lf["long"].to_numpy(), lf["taxable"].to_numpy(), settings
+    )
     harvested = np.zeros(len(lf), dtype=bool)
     for r in harvest_rows:
         harvested[r["i"]] = True
@@ -685,11 +733,20 @@ def _package(
             "term": "",
             "gain": 0.0,
             "tax": 0.0,
-            "reason": ["replacement" if (x, y) in repl else "rebalance" for x, y in zip(bi, bj, strict=True)],
+            "reason": [
+                "replacement" if (x, y) in repl else "rebalance"
+                for x, y in zip(bi, bj, strict=True)
+            ],
         }
     )
-    trades = pd.concat([x for x in (sells, buys) if len(x)], ignore_index=True) if len(sells) or len(buys) else pd.DataFrame(columns=TRADE_COLUMNS)
-    trades = trades.sort_values(["household", "account", "ticker", "side", "lot_id"], kind="stable").reset_index(drop=True)
+    trades = (
+        pd.concat([x for x in (sells, buys) if len(x)], ignore_index=True)
+        if len(sells) or len(buys)
+        else pd.DataFrame(columns=TRADE_COLUMNS)
+    )
+    trades = trades.sort_values(
+        ["household", "account", "ticker", "side", "lot_id"], kind="stable"
+    ).reset_index(drop=True)
     # positions (engine layout)
     pi, pj = np.nonzero(q)
     positions = pd.DataFrame(
@@ -743,11 +800,15 @@ def _package(
             "realised_before": budget[:, 1] if nh else np.zeros(0),
             "budget_left": np.where(np.isfinite(room), room - net, np.inf) if nh else np.zeros(0),
             "sells_undone": np.maximum(
-                _hsum(sell_free.sum(axis=1), book.hh, nh) - _hsum(sell_done.sum(axis=1), book.hh, nh), 0.0
+                _hsum(sell_free.sum(axis=1), book.hh, nh)
+                - _hsum(sell_done.sum(axis=1), book.hh, nh),
+                0.0,
             ),
             "gain_undone": np.maximum(_hsum(np.where(tx, gain_free, 0.0), hh_l, nh) - net, 0.0),
             "trades": _hsum((q != 0).sum(axis=1).astype(float), book.hh, nh).astype(int),
         },
         index=pd.Index(book.households.astype(str), name="household"),
     )
-    return HouseholdRebalance(trades=trades, summary=summary, positions=positions, notes=tuple(notes))
+    return HouseholdRebalance(
+        trades=trades, summary=summary, positions=positions, notes=tuple(notes)
+    )

@@ -86,7 +86,11 @@ class TaxSettings(BaseModel):
     def budget(self, household: str) -> tuple[float, float]:
         """(gain budget USD (inf: none), gains already realised USD) of a household."""
         over = self.households.get(household)
-        b = over.gain_budget if over is not None and over.gain_budget is not None else self.gain_budget
+        b = (
+            over.gain_budget
+            if over is not None and over.gain_budget is not None
+            else self.gain_budget
+        )
         r = over.realised if over is not None else self.realised
         return (np.inf if b is None else float(b)), float(r)
 

@@ -74,7 +74,9 @@ def plan_transition(
         raise InputError(f"the yearly gain budget must be >= 0 USD, got {budget}")
     table = accounts.table[accounts.table["household"] == household]
     if table.empty:
-        raise InputError(f"no household '{household}' in the accounts file", file=accounts.source or None)
+        raise InputError(
+            f"no household '{household}' in the accounts file", file=accounts.source or None
+        )
     members = {normalize_ticker(t) for t in group}
     lf = lots.lots[lots.lots["account"].isin(table.index)].copy()
     cash = table["cash"].add(lots.cash.reindex(table.index).fillna(0.0), fill_value=0.0)
@@ -105,7 +107,10 @@ def plan_transition(
             break
         res = rebalance_households(
             Lots(lots=lf, cash=pd.Series(dtype=float), source=lots.source),
-            Accounts(table=table.assign(cash=cash.reindex(table.index).to_numpy()), source=accounts.source),
+            Accounts(
+                table=table.assign(cash=cash.reindex(table.index).to_numpy()),
+                source=accounts.source,
+            ),
             target,
             prices=px,
             rules=rules,
@@ -123,7 +128,10 @@ def plan_transition(
             {
                 "account": buys["account"].to_numpy(),
                 "ticker": buys["ticker"].to_numpy(),
-                "lot_id": [f"y{year}-{a}-{tk}" for a, tk in zip(buys["account"], buys["ticker"], strict=True)],
+                "lot_id": [
+                    f"y{year}-{a}-{tk}"
+                    for a, tk in zip(buys["account"], buys["ticker"], strict=True)
+                ],
                 "shares": buys["shares"].to_numpy(),
                 "basis": buys["price"].to_numpy(),
                 "acquired": np.datetime64(day, "ns"),

@@ -45,7 +45,9 @@ def households_table(summary: pd.DataFrame, top: int = 15) -> Table:
             num(r["long_term_gains"] + r["long_term_losses"], 0),
             num(r["net_gain"], 0),
             num(r["estimated_tax"], 0),
-            "no budget" if not pd.notna(r["budget_left"]) or r["budget_left"] == float("inf") else num(r["budget_left"], 0),
+            "no budget"
+            if not pd.notna(r["budget_left"]) or r["budget_left"] == float("inf")
+            else num(r["budget_left"], 0),
             num(r["sells_undone"], 0),
         )
     return t
@@ -66,9 +68,27 @@ def totals_line(summary: pd.DataFrame) -> str:
 
 def lot_trades_table(trades: pd.DataFrame, household: str, top: int = 30) -> Table:
     """One household's trades by lot."""
-    t = Table(title=f"Trades of household {household} (by lot)", title_justify="left", title_style="bold")
-    for col in ("account", "type", "ticker", "lot", "side", "shares", "notional", "term", "gain", "tax", "reason"):
-        t.add_column(col, justify="right" if col in ("shares", "notional", "gain", "tax") else "left", no_wrap=True)
+    t = Table(
+        title=f"Trades of household {household} (by lot)", title_justify="left", title_style="bold"
+    )
+    for col in (
+        "account",
+        "type",
+        "ticker",
+        "lot",
+        "side",
+        "shares",
+        "notional",
+        "term",
+        "gain",
+        "tax",
+        "reason",
+    ):
+        t.add_column(
+            col,
+            justify="right" if col in ("shares", "notional", "gain", "tax") else "left",
+            no_wrap=True,
+        )
     sub = trades[trades["household"] == household].head(top)
     for r in sub.itertuples(index=False):
         t.add_row(
@@ -94,7 +114,16 @@ def transition_table(tr: Any) -> Table:
         title_justify="left",
         title_style="bold",
     )
-    for col in ("year", "date", f"{tr.group} before", f"{tr.group} after", "sells", "buys", "net gain", "tax"):
+    for col in (
+        "year",
+        "date",
+        f"{tr.group} before",
+        f"{tr.group} after",
+        "sells",
+        "buys",
+        "net gain",
+        "tax",
+    ):
         t.add_column(col, justify="right", no_wrap=True)
     for r in tr.path.itertuples(index=False):
         t.add_row(
@@ -127,9 +156,24 @@ def transition_sections(tr: Any) -> list[Section]:
     fig = go.Figure()
     years = [0, *p["year"].tolist()]
     w = [p["group_weight_before"].iloc[0] if len(p) else None, *p["group_weight_after"].tolist()]
-    fig.add_scatter(x=years, y=w, mode="lines+markers", name=f"{tr.group} weight", line={"color": "#14213d"})
-    fig.add_scatter(x=years, y=[tr.limit] * len(years), mode="lines", name="limit", line={"dash": "dash", "color": "#c0392b"})
-    fig.add_bar(x=p["year"], y=p["estimated_tax"], name="estimated tax (USD)", yaxis="y2", marker_color="#8d99ae", opacity=0.6)
+    fig.add_scatter(
+        x=years, y=w, mode="lines+markers", name=f"{tr.group} weight", line={"color": "#14213d"}
+    )
+    fig.add_scatter(
+        x=years,
+        y=[tr.limit] * len(years),
+        mode="lines",
+        name="limit",
+        line={"dash": "dash", "color": "#c0392b"},
+    )
+    fig.add_bar(
+        x=p["year"],
+        y=p["estimated_tax"],
+        name="estimated tax (USD)",
+        yaxis="y2",
+        marker_color="#8d99ae",
+        opacity=0.6,
+    )
     fig.update_layout(
         title=f"{tr.group} weight after each year",
         xaxis_title="year",
