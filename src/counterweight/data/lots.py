@@ -90,10 +90,15 @@ def _read(path: str | Path) -> tuple[pd.DataFrame, str]:
         raise InputError("file not found", file=p)
     try:
         if p.suffix.lower() in {".parquet", ".pq"}:
-            return pd.read_parquet(p).astype(object), str(p)
+            return pd.read_parquet(p), str(p)
         return pd.read_csv(p, dtype=str, keep_default_na=False), str(p)
     except Exception as exc:  # the user's file, not our bug
         raise InputError(f"cannot read the file ({type(exc).__name__}: {exc})", file=p) from None
+
+
+def _texts(values: pd.Series) -> pd.Series:
+    """Strings stripped, missing as '' (vectorised)."""
+    return values.astype("string").fillna("").str.strip().astype(object)
 
 
 def _text(raw: object) -> str:
@@ -104,7 +109,16 @@ def _text(raw: object) -> str:
 
 def _numbers(values: pd.Series, file: str, column: str, first_row: int) -> np.ndarray:
     """Parse a column of '$1,234.5' style numbers; '' -> NaN; a non-number names its row."""
-    s = values.map(_text)
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        out = values.to_numpy(dtype=float, na_value=np.nan)
+        bad = np.isinf(out)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise InputError(
+                "expected a finite number", file=file, row=first_row + i, column=column
+            )
+        return out
+    s = _texts(values)
     neg = s.str.startswith("(") & s.str.endswith(")")
     clean = s.str.strip("()").str.replace(r"[$,\s]", "", regex=True)
     out = pd.to_numeric(clean.where(clean != "", None), errors="coerce").to_numpy(dtype=float)
@@ -121,9 +135,24 @@ def _numbers(values: pd.Series, file: str, column: str, first_row: int) -> np.nd
 
 
 def _dates(values: pd.Series, file: str, column: str, first_row: int) -> np.ndarray:
-    s = values.map(_text)
-    out = pd.to_datetime(s.where(s != "", None), errors="coerce", format="mixed")
-    bad = out.isna().to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        out = (
+            pd.DatetimeIndex(values).tz_localize(None)
+            if getattr(values.dt, "tz", None)
+            else pd.DatetimeIndex(values)
+        )
+        if out.isna().any():
+            i = int(np.argmax(out.isna()))
+            raise InputError(
+                "expected an acquisition date, got nothing",
+                file=file,
+                row=first_row + i,
+                column=column,
+            )
+        return out.to_numpy(dtype="datetime64[ns]")
+    s = _texts(values)
+    parsed = pd.to_datetime(s.where(s != "", None), errors="coerce", format="mixed")
+    bad = parsed.isna().to_numpy()
     if bad.any():
         i = int(np.argmax(bad))
         raise InputError(
@@ -132,7 +161,7 @@ def _dates(values: pd.Series, file: str, column: str, first_row: int) -> np.ndar
             row=first_row + i,
             column=column,
         )
-    return out.to_numpy(dtype="datetime64[ns]")
+    return parsed.to_numpy(dtype="datetime64[ns]")
 
 
 @dataclass(frozen=True)
@@ -178,12 +207,12 @@ def load_lots(path: str | Path, accounts: Collection[str] | None = None) -> Lots
         if acol is None:
             raise InputError("no account column (expected account)", file=p)
         table = pq.read_table(p, filters=[(acol, "in", sorted(map(str, accounts)))])
-        return lots_from_frame(table.to_pandas().astype(object), str(p))
+        return lots_from_frame(table.to_pandas(), str(p))
     frame, source = _read(path)
     if accounts is not None:
         cols = _columns(frame, LOT_ALIASES)
         if "account" in cols:
-            keep = frame[cols["account"]].map(_text).isin(set(map(str, accounts)))
+            keep = _texts(frame[cols["account"]]).isin(set(map(str, accounts)))
             frame = frame[keep.to_numpy()]
     return lots_from_frame(frame, source)
 
@@ -212,8 +241,8 @@ def lots_from_frame(frame: pd.DataFrame, source: str = "<frame>") -> Lots:
     else:
         rows = np.arange(len(frame), dtype=np.int64) + 2
     frame = frame.reset_index(drop=True)
-    account = frame[cols["account"]].map(_text)
-    ticker_raw = frame[cols["ticker"]].map(_text)
+    account = _texts(frame[cols["account"]])
+    ticker_raw = _texts(frame[cols["ticker"]])
 
     def where(mask: np.ndarray, message: str, column: str) -> None:
         if mask.any():
@@ -228,7 +257,9 @@ def lots_from_frame(frame: pd.DataFrame, source: str = "<frame>") -> Lots:
         raise InputError(
             exc.detail, file=source, row=int(rows[exc.row or 0]), column=cols["shares"]
         ) from None
-    is_cash = ticker_raw.map(lambda t: re.sub(r"[^A-Z0-9$]", "", t.upper()) in _CASH).to_numpy()
+    is_cash = (
+        ticker_raw.str.upper().str.replace(r"[^A-Z0-9$]", "", regex=True).isin(_CASH).to_numpy()
+    )
     where(np.isnan(shares), "expected a number of shares", cols["shares"])
     where(~is_cash & (shares <= 0), "shares must be positive (no short lots)", cols["shares"])
     where(is_cash & (shares < 0), "negative cash: margin is not supported", cols["shares"])
@@ -286,9 +317,11 @@ def lots_from_frame(frame: pd.DataFrame, source: str = "<frame>") -> Lots:
             column=cols["price"],
         )
     acct = account[keep].to_numpy().astype(str)
-    tick = np.array([normalize_ticker(t) for t in ticker_raw[keep]], dtype=object)
+    raw_t = ticker_raw[keep].to_numpy()
+    norm = {t: normalize_ticker(t) for t in pd.unique(raw_t)}
+    tick = np.array([norm[t] for t in raw_t], dtype=object)
     if "lot_id" in cols:
-        lot_id = sub[cols["lot_id"]].map(_text).to_numpy().astype(str)
+        lot_id = _texts(sub[cols["lot_id"]]).to_numpy().astype(str)
     else:
         lot_id = np.array([str(r) for r in lots_rows], dtype=object).astype(str)
     out = pd.DataFrame(
@@ -329,7 +362,7 @@ def accounts_from_frame(frame: pd.DataFrame, source: str = "<frame>") -> Account
                 f"no {need} column; found {', '.join(map(str, frame.columns))}", file=source
             )
     frame = frame.reset_index(drop=True)
-    acct = frame[cols["account"]].map(_text)
+    acct = _texts(frame[cols["account"]])
     hh = frame[cols["household"]].map(_text)
     typ_raw = frame[cols["type"]].map(_text)
     for series, col, what in ((acct, "account", "account"), (hh, "household", "household")):

@@ -56,7 +56,8 @@ class Job:
 @dataclass
 class RunReport:
     """What a run did: partitions and households run / skipped, failures with reasons, the
-    wall time, and each task's seconds and peak resident memory (bytes, per worker process)."""
+    wall time, each task's wall and CPU seconds, and the peak resident memory (bytes) of each
+    process that ran tasks."""
 
     households: int = 0
     skipped: int = 0
@@ -64,6 +65,7 @@ class RunReport:
     failures: list[tuple[str, str]] = field(default_factory=list)
     wall: float = 0.0
     task_seconds: list[float] = field(default_factory=list)
+    task_cpu: list[float] = field(default_factory=list)
     peak_rss: dict[str, int] = field(default_factory=dict)
     mode: str = "local"
     notes: list[str] = field(default_factory=list)
@@ -92,7 +94,7 @@ def run_partition(
     part: int, households: list[str], table: pd.DataFrame, job: Job, out_dir: str
 ) -> dict[str, Any]:
     """Run one partition and write its results; returns counts, failures, seconds, peak RSS."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     table = table[table["household"].isin(households)]
     acc = Accounts(table=table, source="accounts")
     lots = load_lots(job.lots_path, accounts=set(table.index))
@@ -126,6 +128,7 @@ def run_partition(
         "households": len(summary),
         "failures": failures,
         "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
         "pid": os.getpid(),
         "peak_rss": _peak_rss(),
         "notes": sorted({n for f in frames for n in f.notes}),
@@ -204,6 +207,7 @@ def run_households(
         report.households += r["households"]
         report.failures.extend(r["failures"])
         report.task_seconds.append(r["seconds"])
+        report.task_cpu.append(r["cpu_seconds"])
         report.notes.extend(n for n in r.get("notes", []) if n not in report.notes)
         key = str(r["pid"])
         report.peak_rss[key] = max(report.peak_rss.get(key, 0), r["peak_rss"])

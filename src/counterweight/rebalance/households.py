@@ -350,6 +350,7 @@ def rebalance_households(
     key = order_key(lf, settings, long, taxable_lot)
     lf = lf.assign(long=long, taxable=taxable_lot, key=key, hh=book.hh[lf["a_idx"].to_numpy()])
     lf = lf.sort_values(["a_idx", "u_idx", "key"], kind="stable").reset_index(drop=True)
+    hh_arr, tk_arr = lf["hh"].to_numpy(), lf["ticker"].to_numpy().astype(str)
     lf["pos"] = lf["a_idx"].to_numpy() * max(u, 1) + lf["u_idx"].to_numpy()
     px_l = lf["price"].to_numpy(dtype=float)
     gps = px_l - lf["basis"].to_numpy(dtype=float)  # gain per share
@@ -376,9 +377,8 @@ def rebalance_households(
     if not settings.wash_sales:
         bought, blocked_buy_h = set(), set()
     if bought:
-        no_loss = np.array(
-            [(h, tk) in bought for h, tk in zip(lf["hh"], lf["ticker"], strict=True)], dtype=bool
-        )
+        keys = pd.MultiIndex.from_arrays([lf["hh"].to_numpy(), lf["ticker"].to_numpy()])
+        no_loss = np.asarray(keys.isin(list(bought)))
         avail = np.where(no_loss & lf["taxable"].to_numpy() & (gps < 0), 0.0, avail)
 
     # harvest candidates
@@ -398,15 +398,15 @@ def rebalance_households(
             & (avail > 0)
             & ~under[lf["hh"].to_numpy(), lf["u_idx"].to_numpy()]
         )
-        for h, tk in zip(lf["hh"][harvest], lf["ticker"][harvest], strict=True):
+        for h, tk in zip(hh_arr[harvest], tk_arr[harvest], strict=True):
             blocked_buy_h.add((int(h), str(tk)))
 
     def blocked_mask(pairs: set[tuple[int, str]]) -> np.ndarray:
         m = np.zeros((nh, u), dtype=bool)
-        for h, tk in pairs:
-            j = book.tickers.get_indexer(pd.Index([tk]))[0]
-            if j >= 0:
-                m[h, j] = True
+        if pairs:
+            hs = np.fromiter((h for h, _ in pairs), dtype=np.int64, count=len(pairs))
+            js = book.tickers.get_indexer(pd.Index([tk for _, tk in pairs]))
+            m[hs[js >= 0], js[js >= 0]] = True
         return m[book.hh]
 
     budget = np.array([settings.budget(str(h)) for h in hh_names]).reshape(-1, 2)
@@ -417,7 +417,7 @@ def rebalance_households(
     while True:  # a harvest lot without a usable replacement is dropped and the run redone
         blocked_buy_h = blocked_start | {
             (int(h), str(tk))
-            for h, tk in zip(lf["hh"][harvest], lf["ticker"][harvest], strict=True)
+            for h, tk in zip(hh_arr[harvest], tk_arr[harvest], strict=True)
         }
         frozen = np.zeros(book.q0.shape, dtype=bool)  # positions the budget cannot sell
         for _ in range(8):
@@ -439,7 +439,7 @@ def rebalance_households(
             new = (
                 {
                     (int(h), str(tk))
-                    for h, tk in zip(lf["hh"][loss_sold], lf["ticker"][loss_sold], strict=True)
+                    for h, tk in zip(hh_arr[loss_sold], tk_arr[loss_sold], strict=True)
                 }
                 if settings.wash_sales
                 else set()
