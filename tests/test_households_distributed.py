@@ -112,3 +112,14 @@ def test_failed_household_reported_others_go_on(tmp_path: Path) -> None:
     assert done_households(tmp_path / "out") == {f"H{i:04d}" for i in range(6)} - {"H0002"}
     fails = pd.concat(list(read_results(tmp_path / "out", "failures")))
     assert fails["household"].tolist() == ["H0002"]
+
+
+def test_bad_lots_row_fails_only_its_partition(tmp_path: Path) -> None:
+    path, acc, px = make_book(tmp_path, 6, seed=2)
+    lf = pd.read_parquet(path)
+    lf.loc[lf.index[lf["account"] == "H0004-1"][0], "shares"] = -3.0
+    lf.to_parquet(path, index=False)
+    rep = run_households(acc, job(path, px), tmp_path / "out", partition_size=3)
+    failed = sorted({h for h, _ in rep.failures})
+    assert failed == ["H0003", "H0004", "H0005"] and "shares must be positive" in rep.failures[0][1]
+    assert rep.households == 3

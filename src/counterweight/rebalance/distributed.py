@@ -216,7 +216,15 @@ def run_households(
 
     if scheduler is None and workers is None:
         for part, hh in todo:
-            collect(run_partition(part, hh, table, job, str(out)))
+            try:
+                collect(run_partition(part, hh, table, job, str(out)))
+            except Exception as exc:  # e.g. a bad row in this partition's lots
+                reason = (
+                    str(exc)
+                    if isinstance(exc, CounterweightError)
+                    else f"{type(exc).__name__}: {exc}"
+                )
+                report.failures.extend((h, reason) for h in hh)
         report.wall = time.perf_counter() - t0
         return report
     try:
@@ -250,10 +258,14 @@ def run_households(
         for fut in as_completed(futures):
             try:
                 collect(fut.result())
-            except Exception as exc:  # a whole task lost (worker died): report its households
+            except Exception as exc:  # a whole task lost: report its households
                 idx = futures.index(fut)
-                for h in todo[idx][1]:
-                    report.failures.append((h, f"task failed: {type(exc).__name__}: {exc}"))
+                reason = (
+                    str(exc)
+                    if isinstance(exc, CounterweightError)
+                    else f"task failed: {type(exc).__name__}: {exc}"
+                )
+                report.failures.extend((h, reason) for h in todo[idx][1])
     finally:
         client.close()
         if cluster is not None:
