@@ -397,6 +397,8 @@ def rebalance_households(
             & (-gps >= settings.harvest_threshold * basis_l)
             & (avail > 0)
             & ~under[lf["hh"].to_numpy(), lf["u_idx"].to_numpy()]
+            & rules.allowed(book.tickers)[1][lf["u_idx"].to_numpy()]  # no_sell / hold / buy-only
+            & (rules.mode == "both")
         )
         for h, tk in zip(hh_arr[harvest], tk_arr[harvest], strict=True):
             blocked_buy_h.add((int(h), str(tk)))
@@ -416,8 +418,7 @@ def rebalance_households(
     blocked_start = set(blocked_buy_h)
     while True:  # a harvest lot without a usable replacement is dropped and the run redone
         blocked_buy_h = blocked_start | {
-            (int(h), str(tk))
-            for h, tk in zip(hh_arr[harvest], tk_arr[harvest], strict=True)
+            (int(h), str(tk)) for h, tk in zip(hh_arr[harvest], tk_arr[harvest], strict=True)
         }
         frozen = np.zeros(book.q0.shape, dtype=bool)  # positions the budget cannot sell
         for _ in range(8):
@@ -617,6 +618,7 @@ def _harvest(
     ts: np.ndarray,
 ) -> tuple[np.ndarray, list[dict[str, Any]], list[str]]:
     peers = _peers(securities, book.tickers, ts)
+    can_buy = rules.allowed(book.tickers)[0]
     repl_map = {normalize_ticker(k): normalize_ticker(v) for k, v in settings.replacements.items()}
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
@@ -634,6 +636,7 @@ def _harvest(
                 for c in cands
                 if (h, c) not in blocked
                 and c in book.tickers
+                and bool(can_buy[book.tickers.get_loc(c)])
                 and np.isfinite(book.px[ai, book.tickers.get_loc(c)])
             ),
             None,
