@@ -449,14 +449,24 @@ def test_tax_toml_validated(tmp_path: Path) -> None:
 
 def test_harvest_respects_restricted_lists(tiny_market) -> None:
     lots, acc = book(
-        [("T", "CC-A", "l", 100, 10, "2025-01-01", 6.05), ("T", "BBB", "b", 10, 10, "2020-01-01", 19.8)],
+        [
+            ("T", "CC-A", "l", 100, 10, "2025-01-01", 6.05),
+            ("T", "BBB", "b", 10, 10, "2020-01-01", 19.8),
+        ],
         [("T", "H", "taxable", 0)],
     )
     tgt = pd.Series({"CC-A": 0.5, "BBB": 0.3})
     prices = pd.Series({"AAA": 13.31, "BBB": 19.8, "CC-A": 6.05, "CC-B": 6.05})
     s = tax(harvest_losses=True, replacements={"CC-A": "AAA"})
     for rules in (TradeRules(no_sell=frozenset({"CC-A"})), TradeRules(no_buy=frozenset({"AAA"}))):
-        r = rebalance_households(lots, acc, tgt, prices=prices, settings=s, rules=rules,
-                                 securities=tiny_market.securities)
+        r = rebalance_households(
+            lots,
+            acc,
+            tgt,
+            prices=prices,
+            settings=s,
+            rules=rules,
+            securities=tiny_market.securities,
+        )
         assert not (r.trades["reason"] == "harvest").any()
         assert not ((r.trades["ticker"] == "AAA") & (r.trades["side"] == "BUY")).any()

@@ -77,6 +77,7 @@ def test_households_command(files: dict[str, Path], tmp_path: Path, capsys) -> N
         (("lots.csv", LOTS.replace("2019-01-02", "someday")), "row 2, column 'acquired'"),
         (("acc.csv", ACCOUNTS.replace("IRA", "piggy bank")), "unknown account type"),
         (("lots.csv", LOTS.replace("T2,MSFT", "T9,MSFT")), "T9"),
+        (("tax.toml", TAX.replace("2026-03-02", "soon")), "trade_date"),
     ],
 )
 def test_households_errors_one_line(files, tmp_path: Path, capsys, edit, message) -> None:

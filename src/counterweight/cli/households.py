@@ -69,6 +69,20 @@ def _rules(
     )
 
 
+def _date(raw: str | None, option: str) -> Any:
+    """A date option as a Timestamp (None stays None); a bad one is a one-line error."""
+    import pandas as pd
+
+    from counterweight.errors import ConfigError
+
+    if raw is None:
+        return None
+    try:
+        return pd.Timestamp(raw)
+    except ValueError:
+        raise ConfigError(f"{option}: expected a date YYYY-MM-DD, got '{raw}'") from None
+
+
 def households_cmd(
     lots: Annotated[
         Path,
@@ -178,7 +192,9 @@ def households_cmd(
     settings = load_tax(tax)
     rules = _rules(turnover, min_trade, lot_size, cash_buffer, no_buy, no_sell, hold)
     target, prices, market = _target_and_prices(policy, weights, store, as_of)
-    day = pd.Timestamp(trade_date or settings.trade_date or pd.Timestamp.today().normalize())
+    day = _date(trade_date, "--trade-date") or pd.Timestamp(
+        settings.trade_date or pd.Timestamp.today().normalize()
+    )
     n_households = len(acc.households)
     if workers is None and scheduler is None:
         workers = default_workers(n_households)
@@ -355,6 +371,7 @@ def transition_cmd(
                     f"--returns: expected a number or TICKER=number list, got '{returns}'"
                 ) from None
     rules = _rules(None, min_trade, lot_size, 0.0, None, None, None)
+    _date(start, "--start")
     tr = plan_transition(
         book,
         acc,
