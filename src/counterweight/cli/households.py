@@ -213,7 +213,7 @@ def households_cmd(
         securities=market.securities,
         trade_date=day,
     )
-    console = Console(width=120)
+    console = Console(width=120, soft_wrap=True)
     n_parts = len(partitions(acc, partition_size))
     with progress_reporter(n_parts, quiet=quiet, label="households") as bar:
         report = run_households(
@@ -388,7 +388,7 @@ def transition_cmd(
         max_years=years,
         group_name=name,
     )
-    console = Console(width=110)
+    console = Console(width=110, soft_wrap=True)
     console.print(transition_verdict(tr), highlight=False)
     if len(tr.path):
         console.print(transition_table(tr))

@@ -21,6 +21,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -198,16 +199,21 @@ def load_lots(path: str | Path, accounts: Collection[str] | None = None) -> Lots
         import pyarrow.parquet as pq
 
         try:
-            schema = pq.read_schema(p)
+            pf = pq.ParquetFile(p)
         except Exception as exc:
             raise InputError(
                 f"cannot read the file ({type(exc).__name__}: {exc})", file=p
             ) from None
-        acol = next((c for c in schema.names if _key(c) in LOT_ALIASES["account"]), None)
+        names = pf.schema_arrow.names
+        acol = next((c for c in names if _key(c) in LOT_ALIASES["account"]), None)
         if acol is None:
             raise InputError("no account column (expected account)", file=p)
-        table = pq.read_table(p, filters=[(acol, "in", sorted(map(str, accounts)))])
-        return lots_from_frame(table.to_pandas(), str(p))
+        wanted = sorted(map(str, accounts))
+        groups = _row_groups(pf, names.index(acol), wanted[0], wanted[-1]) if wanted else []
+        table = pf.read_row_groups(groups) if groups else pf.schema_arrow.empty_table()
+        frame = table.to_pandas()
+        keep = frame[acol].astype(str).isin(set(wanted)).to_numpy()
+        return lots_from_frame(frame[keep], str(p))
     frame, source = _read(path)
     if accounts is not None:
         cols = _columns(frame, LOT_ALIASES)
@@ -215,6 +221,17 @@ def load_lots(path: str | Path, accounts: Collection[str] | None = None) -> Lots
             keep = _texts(frame[cols["account"]]).isin(set(map(str, accounts)))
             frame = frame[keep.to_numpy()]
     return lots_from_frame(frame, source)
+
+
+def _row_groups(pf: Any, column: int, lo: str, hi: str) -> list[int]:
+    """Row groups whose account statistics overlap [lo, hi] (all when statistics are absent),
+    so a file written in household order is read only where a partition's accounts are."""
+    out = []
+    for i in range(pf.metadata.num_row_groups):
+        st = pf.metadata.row_group(i).column(column).statistics
+        if st is None or not st.has_min_max or (str(st.min) <= hi and str(st.max) >= lo):
+            out.append(i)
+    return out
 
 
 def lots_from_frame(frame: pd.DataFrame, source: str = "<frame>") -> Lots:
