@@ -57,15 +57,23 @@ def test_group_and_top_weights_brute_force(result, sample: cw.Market) -> None:
         )
         by_issuer = row.groupby(sample.securities["issuer"]).sum()
         assert top.loc[d, "cap"] == pytest.approx(by_issuer.nlargest(10).sum(), abs=1e-14)
-    # equal weight holds each company at 1/n right after a rebalance: Mag 7 (8 tickers, 7
-    # companies: GOOG + GOOGL share Alphabet's slot) is 7/n
+    # equal weight gives each company 1/n (GOOG + GOOGL share Alphabet's slot, split by cap) at
+    # the reference close r (S&P: the second Friday) and holds those shares to the trade close
+    # d: right after the trade a name weighs w_r * P_d / P_r, renormalised (the 1/n cancels)
     d = result.strategies["equal"].rebalance_dates[1]
     row = result.strategies["equal"].weights.loc[d]
-    issuer = sample.securities["issuer"]
-    companies = set(issuer[row[row > 0].index])
-    held = {issuer[t] for t in MAG7_TICKERS if row[t] > 0}
-    assert len(held) == 7
-    assert mag.loc[d, "equal"] == pytest.approx(len(held) / len(companies), abs=1e-12)
+    held = row.index[row > 0]
+    issuer = sample.securities["issuer"].reindex(held)
+    assert len({issuer[t] for t in MAG7_TICKERS if t in held}) == 7
+    dates = result.market.dates
+    trade_pos = Quarterly().positions(dates).tolist().index(dates.get_loc(d))
+    r = dates[Quarterly().reference_positions(dates)[trade_pos]]
+    px = pd.DataFrame(result.market.prices, index=dates, columns=result.market.tickers)
+    caps = pd.DataFrame(result.market.caps, index=dates, columns=result.market.tickers)
+    split = caps.loc[r, held] / caps.loc[r, held].groupby(issuer).transform("sum")
+    x = split * px.loc[d, held] / px.loc[r, held]
+    want = x[x.index.isin(MAG7_TICKERS)].sum() / x.sum()
+    assert r < d and mag.loc[d, "equal"] == pytest.approx(want, abs=1e-12)
 
 
 def test_comparison_table_consistent_with_metrics(result) -> None:
@@ -149,8 +157,7 @@ def test_tearsheet_html(result, tmp_path: Path) -> None:
         "Top-10 issuer weight",
         "Turnover",
         "Calendar years",
-        "Survivorship bias",
-    ):
+    ):  # no "Survivorship bias" warning: the embedded panel is point in time since issue 12
         assert needle in text
     assert data.values.columns.tolist() == ["cap", "equal", "SPY"]
     assert data.values["cap"].iloc[-1] == pytest.approx(
@@ -181,7 +188,8 @@ def test_cli_prints_table_and_writes_outputs(tmp_path: Path, capsys) -> None:
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "CAGR" in out and "equal" in out and "Survivorship" in out
+    # the embedded panel holds former members since issue 12: no survivorship-bias warning
+    assert "CAGR" in out and "equal" in out and "Survivorship bias" not in out
     assert "RSP" in out
     payload = json.loads(js.read_text())
     assert set(payload["strategies"]) == {"cap", "equal", "SPY"}

@@ -174,7 +174,20 @@ def _compare(
         market, [rule], schedule=schedule, cost_bps=cost_bps, spread_bps=spreads, engine=engine
     )
     planned = schedule.positions(market.dates)
-    targets = dict(zip(planned.tolist(), rule.targets(next_basket(market), planned), strict=True))
+    refs = getattr(schedule, "reference_positions", schedule.positions)(market.dates)
+    basket = next_basket(market)
+    targets = {}
+    px_ref = pd.DataFrame(market.prices).ffill().to_numpy()
+    for p, r in zip(planned.tolist(), refs.tolist(), strict=True):
+        # S&P: prices of the reference close r, membership of the basket traded into at p
+        mem = basket.members.copy()
+        mem[r] = basket.members[p]
+        w = np.nan_to_num(rule.targets(basket.with_members(mem), np.array([r]))[0], nan=0.0)
+        if r != p:  # index shares fixed at the reference close, held to p
+            shares = np.where(w > 0, w / np.nan_to_num(px_ref[r], nan=1.0), 0.0)
+            held = np.where(basket.members[p], shares * np.nan_to_num(px_ref[p], nan=0.0), 0.0)
+            w = held * (w.sum() / held.sum())
+        targets[p] = w
     k = np.full(len(market.tickers), cost_bps / 1e4)
     if spreads is not None:
         k = k + spreads.reindex(market.tickers).fillna(0).to_numpy() / 2e4

@@ -6,7 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from counterweight.data.caps import caps_from_shares, estimate_caps, split_company_level_caps
+from counterweight.data.caps import (
+    cap_age_days,
+    caps_from_shares,
+    estimate_caps,
+    implied_holdings,
+    screen_jumps,
+    screen_single_class,
+    screen_snapshots,
+    screen_unit_errors,
+    split_company_level_caps,
+)
 
 
 def _prices() -> pd.DataFrame:
@@ -21,8 +31,18 @@ def test_previous_snapshot_estimate_by_hand() -> None:
         {"date": pd.to_datetime(["2024-01-03"]), "ticker": ["A"], "market_cap": [110.0]}
     )
     caps, est = estimate_caps(prices, snaps)
-    np.testing.assert_allclose(caps["A"].to_numpy(), 10.0 * prices["A"].to_numpy())
-    assert list(est["A"]) == [True, False, True, True, True, True]
+    # before the snapshot's anchor the cap is unknown: a later snapshot is never carried
+    # backwards (a look-ahead; issue 12)
+    assert np.isnan(caps["A"].iloc[0])
+    np.testing.assert_allclose(caps["A"].to_numpy()[1:], 10.0 * prices["A"].to_numpy()[1:])
+    assert list(est["A"]) == [False, False, True, True, True, True]
+    back, est_b = estimate_caps(prices, snaps, backfill=True)
+    np.testing.assert_allclose(back["A"].to_numpy(), 10.0 * prices["A"].to_numpy())
+    assert list(est_b["A"]) == [True, False, True, True, True, True]
+    age = cap_age_days(prices, snaps)["A"].to_numpy()
+    # anchored on Tue 2nd: 0 there, then calendar days (Mon 8th is 6 days later)
+    np.testing.assert_array_equal(age[1:], [0.0, 1.0, 2.0, 3.0, 6.0])
+    assert np.isnan(age[0])
 
 
 def test_two_snapshots_switch_at_anchor() -> None:
@@ -85,8 +105,10 @@ def test_caps_from_shares() -> None:
         {"date": pd.to_datetime(["2024-01-03"]), "ticker": ["A"], "shares": [5.0]}
     )
     caps, est = caps_from_shares(prices, shares)
-    np.testing.assert_allclose(caps["A"], 5.0 * prices["A"])
-    assert list(est["A"]) == [True, True, False, True, True, True]
+    # no shares known before the first snapshot (no back-fill since issue 12)
+    assert caps["A"].iloc[:2].isna().all()
+    np.testing.assert_allclose(caps["A"].iloc[2:], 5.0 * prices["A"].iloc[2:])
+    assert list(est["A"]) == [False, False, False, True, True, True]
 
 
 def test_estimate_error_is_zero_when_holdings_constant() -> None:
@@ -130,3 +152,83 @@ def test_equal_caps_with_different_quotes_are_company_level() -> None:
     out, _ = split_company_level_caps(snaps, {"FOX": "Fox", "FOXA": "Fox"})
     assert out["market_cap"].sum() == pytest.approx((1.835873e10 + 1.835876e10) / 2, rel=1e-15)
     assert set(out["cap_basis"]) == {"company-level split equally"}
+
+
+# ---------------------------------------------------------------- screens, on planted cases
+def _long_prices() -> pd.DataFrame:
+    dates = pd.bdate_range("2015-01-01", periods=400)
+    rng = np.random.default_rng(7)
+    steps = rng.normal(0.0, 0.01, size=(len(dates), 3))
+    return pd.DataFrame(
+        100.0 * np.exp(np.cumsum(steps, axis=0)), index=dates, columns=["BRK-B", "GOOGL", "GOOG"]
+    )
+
+
+def _snaps(prices: pd.DataFrame, holdings: dict[str, float], every: int = 40) -> pd.DataFrame:
+    rows = []
+    for k in range(5, len(prices), every):
+        d = prices.index[k] + pd.Timedelta(days=1)  # anchored on close k
+        for t, h in holdings.items():
+            rows.append(
+                {
+                    "date": d,
+                    "ticker": t,
+                    "price": prices[t].iloc[k],
+                    "market_cap": h * prices[t].iloc[k],
+                    "source": "s",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_unit_error_screen_catches_thousands() -> None:
+    px = _long_prices()
+    snaps = _snaps(px, {"BRK-B": 2.0e9})
+    bad = snaps.index[snaps["ticker"] == "BRK-B"][2:5]
+    snaps.loc[bad, "market_cap"] /= 1000.0  # planted: reported in thousands
+    flag = screen_unit_errors(snaps, implied_holdings(px, snaps))
+    assert list(snaps.index[flag]) == list(bad)
+
+
+def test_unit_error_screen_when_most_values_are_wrong() -> None:
+    # Berkshire 2013-2017: most snapshots are 1000x too small; the reference level comes only
+    # from caps an S&P 500 member can have (>= $1bn), so the bad majority is still flagged
+    px = _long_prices()
+    snaps = _snaps(px, {"BRK-B": 2.0e9})
+    bad = snaps.index[:-2]
+    snaps.loc[bad, "market_cap"] /= 1000.0
+    flag = screen_unit_errors(snaps, implied_holdings(px, snaps))
+    assert list(snaps.index[flag]) == list(bad)
+
+
+def test_single_class_screen_splits_the_company() -> None:
+    px = _long_prices()
+    # Alphabet: company cap split equally, each class's holding 3e9; on one date only GOOGL
+    # carries a cap, the whole company's (6e9 x price)
+    snaps = _snaps(px, {"GOOGL": 3.0e9, "GOOG": 3.0e9})
+    day = snaps["date"].unique()[4]
+    g = snaps.index[(snaps["date"] == day) & (snaps["ticker"] == "GOOGL")]
+    snaps.loc[g, "market_cap"] *= 2.0
+    snaps = snaps.drop(index=snaps.index[(snaps["date"] == day) & (snaps["ticker"] == "GOOG")])
+    issuer = {"GOOGL": "Alphabet", "GOOG": "Alphabet"}
+    flag = screen_single_class(snaps, implied_holdings(px, snaps), issuer)
+    assert list(snaps.index[flag]) == list(g)
+    out = screen_snapshots(snaps, px, issuer)
+    fixed = out.loc[g[0]]
+    assert fixed["market_cap"] == pytest.approx(3.0e9 * px["GOOGL"].iloc[5 + 4 * 40], rel=1e-12)
+    assert fixed["cap_basis"].startswith("single class")
+    assert (out["cap_flag"] == "").all()
+
+
+def test_jump_screen_rejects_a_spike_and_keeps_a_merger() -> None:
+    px = _long_prices()
+    snaps = _snaps(px, {"BRK-B": 2.0e9})
+    rows = snaps.index[snaps["ticker"] == "BRK-B"]
+    snaps.loc[rows[3], "market_cap"] *= 0.04  # planted: AAPL 2019-08-01 = 22.7 bn style outlier
+    snaps.loc[rows[6:], "market_cap"] *= 1.8  # a lasting change (a merger paid in shares)
+    h = implied_holdings(px, snaps)
+    flag = screen_jumps(snaps, h)
+    assert list(snaps.index[flag]) == [rows[3]]
+    out = screen_snapshots(snaps, px, {})
+    assert out.loc[rows[3], "cap_flag"] == "jump vs neighbours"
+    assert (out.loc[rows[6:], "cap_flag"] == "").all()

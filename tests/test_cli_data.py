@@ -27,11 +27,16 @@ def test_data_info_on_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     out = tmp_path / "info.json"
     assert main(["data", "info", "--json", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "2023-01-03 .. 2026-08-03" in text
+    # the point-in-time daily panel since 2014 (issue 12), with its self-check against SPY/RSP
+    assert "2014-01-02 .. 2026-08-03" in text
     assert "survivorship" in text
+    assert "Self-check" in text and "SPY" in text and "RSP" in text
     payload = json.loads(out.read_text())
-    assert payload["coverage"]["tickers"] >= 495
+    assert payload["coverage"]["tickers"] >= 600
     assert payload["provenance"]["as_of"] == "2026-08-03"
+    assert payload["provenance"]["cap_basis"] == "float"
+    assert payload["provenance"]["data_end"] == "2026-08-03"
+    assert set(payload["self_check"]) == {"SPY", "RSP"}
 
 
 def test_import_then_info_from_store(tmp_path: Path, write_file) -> None:
@@ -63,10 +68,7 @@ def test_bad_import_is_one_line_nonzero_and_store_untouched(tmp_path: Path, writ
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith("error: ") and str(bad) in lines[0] and fragment in lines[0]
-    from counterweight.data.store import Store
-
-    with Store(db, read_only=True) as st:
-        assert st.counts()["prices"] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]  # no store, no lock file
 
 
 def test_unknown_kind_and_missing_store(tmp_path: Path, write_file) -> None:

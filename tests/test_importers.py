@@ -100,7 +100,7 @@ def test_wide_duplicate_date_and_ticker(write_file) -> None:
     with pytest.raises(InputError, match="duplicate date") as info:
         im.read_prices(write_file("w.csv", "date,A\n2024-01-02,1\n2024-01-02,2\n"))
     assert info.value.row == 3
-    with pytest.raises(InputError, match="duplicate ticker column"):
+    with pytest.raises(InputError, match="duplicate column"):
         im.read_prices(write_file("w2.csv", "date,brk.b,BRK-B\n2024-01-02,1,2\n"))
 
 
@@ -109,7 +109,7 @@ def test_caps_and_shares(write_file) -> None:
     assert caps["market_cap"].item() == 1e9
     shares = im.read_caps(write_file("s.csv", "date,symbol,shares_outstanding\n2024-01-02,A,100\n"))
     assert shares["shares"].item() == 100
-    with pytest.raises(InputError, match="non-negative") as info:
+    with pytest.raises(InputError, match="must be positive") as info:
         im.read_caps(write_file("neg.csv", "date,ticker,market_cap\n2024-01-02,A,-1\n"))
     assert info.value.row == 2
 
@@ -230,3 +230,107 @@ def test_malformed_csv_only_clear_errors(tmp_path_factory, header, rows, kind) -
         assert message.startswith(str(path))
         assert "\n" not in message
         assert "Traceback" not in message
+
+
+# ---------------------------------------------------------------- the review's cases, by name
+def _err(reader, path) -> InputError:
+    with pytest.raises(InputError) as info:
+        reader(path)
+    assert "\n" not in str(info.value) and str(info.value).startswith(str(path))
+    return info.value
+
+
+def test_offsets_are_not_applied_and_may_mix(write_file) -> None:
+    f = write_file(
+        "p.csv",
+        "date,ticker,price\n2024-01-02T00:00:00+05:00,A,1\n2024-01-03 23:30:00-04:00,A,2\n"
+        "2024-01-04T00:00:00Z,A,3\n",
+    )
+    assert list(im.read_prices(f).index.strftime("%Y-%m-%d")) == [
+        "2024-01-02",
+        "2024-01-03",
+        "2024-01-04",
+    ]
+    frame = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2024-01-02 00:00", "2024-01-03 00:00"]).tz_localize(
+                "Asia/Karachi"
+            ),
+            "ticker": "A",
+            "price": [1.0, 2.0],
+        }
+    )
+    frame.to_parquet(f.with_suffix(".parquet"))
+    got = im.read_prices(f.with_suffix(".parquet")).index
+    assert list(got.strftime("%Y-%m-%d")) == ["2024-01-02", "2024-01-03"]
+
+
+@pytest.mark.parametrize(
+    ("text", "row", "column", "fragment"),
+    [
+        ("date,ticker,price\n0001-01-01,A,1\n", 2, "date", "outside 1900-01-01"),
+        ("date,ticker,price\n1700-01-01,A,1\n", 2, "date", "outside"),
+        ("date,ticker,price\n2263-04-12,A,1\n", 2, "date", "outside"),
+        ("date,ticker,price\n9999-12-31,A,1\n", 2, "date", "outside"),
+        ("date,ticker,price\n2024-01-02,A,1\n05.01.2024,A,1\n", 3, "date", "ambiguous"),
+        ("date,ticker,price\n2024-01-02,A,1\n20240103,A,1\n", 3, "date", "format YYYY-MM-DD"),
+        ("date,AAPL,AAPL\n2024-01-02,1,2\n", 1, "AAPL", "duplicate column"),
+        ("date,AAPL,,MSFT\n2024-01-02,1,2,3\n", 1, None, "empty name"),
+        ("date,Date,ticker,price\n2024-01-02,2024-01-02,A,1\n", 1, "Date", "duplicate column"),
+        ("date,ticker,price,Price\n2024-01-02,A,1,1\n", 1, "Price", "duplicate column"),
+        ("date,ticker,price\n2024-01-02,A,1\n2024-01-03,A\n", 3, None, "missing field"),
+        ("date,AAPL,MSFT\n2024-01-02,1,2\n2024-01-03,1,0\n", 3, "MSFT", "MSFT on 2024-01-03"),
+        ('date,ticker,price\n2024-01-02,A,"1.234,5"\n', 2, "price", "expected a number"),
+    ],
+)
+def test_review_cases_prices(write_file, text, row, column, fragment) -> None:
+    err = _err(im.read_prices, write_file("p.csv", text))
+    assert (err.row, err.column) == (row, column) and fragment in str(err)
+
+
+def test_review_cases_other_kinds(write_file, tmp_path: Path) -> None:
+    from counterweight.data.holdings import load_holdings
+
+    err = _err(
+        im.read_caps, write_file("c.csv", "date,ticker,market_cap,close\n2024-01-02,A,5e9,0\n")
+    )
+    assert (err.row, err.column) == (2, "close") and "positive" in str(err)
+    err = _err(im.read_caps, write_file("z.csv", "date,ticker,market_cap\n2024-01-02,A,0\n"))
+    assert (err.row, err.column) == (2, "market_cap")
+    err = _err(im.read_fundamentals, write_file("f.csv", "date,ticker,PE,pe\n2024-01-02,A,1,2\n"))
+    assert err.row == 1 and "duplicate column" in str(err)
+    err = _err(
+        im.read_factors, write_file("ff.csv", "date,Mkt-RF\n2024-01-02,0.01\n2024-01-02,0.02\n")
+    )
+    assert (err.row, err.column) == (3, "date") and "duplicate date" in str(err)
+    french = "Title\n\n,Mkt-RF,RF\n20240102,0.5,nan\n\n"
+    err = _err(im.read_factors, write_file("F-F.CSV", french))
+    assert (err.row, err.column) == (4, "RF") and "finite" in str(err)
+    err = _err(im.read_factors, write_file("F-G.CSV", french.replace("nan", "inf")))
+    assert err.row == 4
+    pq = tmp_path / "n.parquet"
+    pd.DataFrame(
+        {"date": pd.to_datetime(["2024-01-02"] * 2), "ticker": ["A", None], "price": [1.0, 2.0]}
+    ).to_parquet(pq)
+    err = _err(im.read_prices, pq)
+    assert (err.row, err.column) == (2, "ticker") and "empty ticker" in str(err)
+    err = _err(load_holdings, write_file("h.csv", "ticker,shares\nAAPL,1e308\n"))
+    assert (err.row, err.column) == (2, "shares") and "implausibly large" in str(err)
+    import gzip
+
+    gz = tmp_path / "t.csv.gz"
+    gz.write_bytes(gzip.compress(b"date,ticker,price\n" + b"2024-01-02,A,1\n" * 500)[:60])
+    err = _err(im.read_prices, gz)
+    assert "truncated or corrupt" in str(err)
+
+
+def test_tickers_that_look_like_missing_words_are_tickers(write_file) -> None:
+    # NA (Nano Labs), NAN (a Nuveen fund) and NAT (Nordic American Tankers) are listed tickers;
+    # only software's spellings of a missing value (nan, NaN, None, <NA>, ...) are refused
+    f = write_file("w.csv", "date,NA,NAN,NAT,NONE\n2024-01-02,1,2,3,4\n")
+    assert list(im.read_prices(f).columns) == ["NA", "NAN", "NAT", "NONE"]
+    for spelling in ("nan", "NaN", "None", "<NA>", "NaT"):
+        err = _err(
+            im.read_prices, write_file("l.csv", f"date,ticker,price\n2024-01-02,{spelling},1\n")
+        )
+        assert (err.row, err.column) == (2, "ticker") and "empty ticker" in str(err)

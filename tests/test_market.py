@@ -83,3 +83,43 @@ def test_duplicate_dates_rejected() -> None:
 )
 def test_normalize_ticker(raw: str, want: str) -> None:
     assert normalize_ticker(raw) == want
+
+
+def test_breadth_prices_use_price_return_where_complete() -> None:
+    dates = pd.bdate_range("2024-01-01", periods=4)
+    tr = pd.DataFrame(
+        {"A": [10.0, 11.0, 12.0, 13.0], "B": [5.0, 5.5, 6.0, 6.5], "C": [1.0, 1.0, 1.0, 1.0]},
+        index=dates,
+    )
+    pr = pd.DataFrame(
+        {"A": [11.0, 12.0, 13.0, 14.0], "B": [6.0, np.nan, 7.0, 7.5]}, index=dates
+    )  # B's price return has a hole: B keeps its total return
+    m = Market.from_frames(tr, price_return=pr)
+    closes, label = m.breadth_prices()
+    np.testing.assert_array_equal(closes[:, 0], pr["A"].to_numpy())
+    np.testing.assert_array_equal(closes[:, 1], tr["B"].to_numpy())
+    np.testing.assert_array_equal(closes[:, 2], tr["C"].to_numpy())
+    assert label == "price return for 1 of 3 tickers, total return for the rest"
+    assert Market.from_frames(tr).breadth_prices()[1].startswith("total return")
+    # returns stay total return
+    assert m.returns[1, 0] == pytest.approx(0.1, rel=1e-15)
+
+
+def test_at_positions_is_a_resampling(tiny_market: Market) -> None:
+    sub = tiny_market.at_positions([0, len(tiny_market.dates) - 1])
+    assert list(sub.dates) == [tiny_market.dates[0], tiny_market.dates[-1]]
+    np.testing.assert_array_equal(sub.prices[1], tiny_market.prices[-1])
+    np.testing.assert_array_equal(sub.members[0], tiny_market.members[0])
+    assert sub.provenance.as_of == tiny_market.dates[-1]
+    with pytest.raises(InputError, match="increasing"):
+        tiny_market.at_positions([1, 0])
+
+
+def test_provenance_carries_basis_and_data_end(tiny_market: Market) -> None:
+    d = tiny_market.provenance.to_dict()
+    assert d["cap_basis"] == "company"  # no IWFs in this market
+    assert d["data_end"] == tiny_market.dates[-1].date().isoformat()
+    sl = tiny_market.slice(None, tiny_market.dates[0])
+    # slicing moves the as-of date, never the data's end
+    assert sl.provenance.as_of == tiny_market.dates[0]
+    assert sl.provenance.data_end == tiny_market.dates[-1]

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from counterweight.data import market_from_store
 from counterweight.data.store import Store
 from counterweight.errors import DataUnavailableError, InputError
-from counterweight.market import Market
 
 PRICES = "date,ticker,adj_close\n2024-01-02,AAA,10\n2024-01-03,AAA,11\n2024-01-02,BBB,20\n2024-01-03,BBB,21\n"
 CAPS = "date,ticker,market_cap\n2024-01-03,AAA,1100\n2024-01-03,BBB,4200\n"
@@ -38,7 +38,7 @@ def test_import_and_read_market(tmp_path: Path, write_file) -> None:
         st.import_file(write_file("c.csv", CAPS), "caps")
         st.import_file(write_file("s.csv", SEC), "securities")
         st.import_file(write_file("m.csv", MEM), "membership")
-    m = Market.from_store(str(db))
+    m = market_from_store(str(db))
     assert list(m.tickers) == ["AAA", "BBB"]
     np.testing.assert_allclose(m.prices_frame().loc["2024-01-03"].to_numpy(), [11.0, 21.0])
     # BBB leaves on 2024-01-03 (end exclusive)
@@ -67,7 +67,7 @@ def test_reimport_is_idempotent_and_newer_value_replaces(tmp_path: Path, write_f
             write_file("p2.csv", "date,ticker,price\n2024-01-03,AAA,11.5\n"), "prices"
         )
     assert res.changed == 1
-    m = Market.from_store(str(db))
+    m = market_from_store(str(db))
     assert m.prices_frame().loc["2024-01-03", "AAA"] == 11.5
     assert m.prices_frame().loc["2024-01-03", "BBB"] == 21.0
 
@@ -94,7 +94,7 @@ def test_bad_file_leaves_store_unchanged(tmp_path: Path, write_file) -> None:
 
 def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DataUnavailableError, match="no store"):
-        Market.from_store(str(tmp_path / "none.duckdb"))
+        market_from_store(str(tmp_path / "none.duckdb"))
 
 
 def test_killed_mid_import_leaves_previous_state(tmp_path: Path, write_file) -> None:
@@ -129,7 +129,7 @@ def test_killed_mid_import_leaves_previous_state(tmp_path: Path, write_file) -> 
             proc.kill()
     assert proc.returncode == -signal.SIGKILL
     assert table_dump(db) == before
-    m = Market.from_store(str(db))
+    m = market_from_store(str(db))
     assert list(m.tickers) == ["AAA", "BBB"]
 
 
@@ -147,7 +147,7 @@ def test_market_from_files_matches_store(tmp_path: Path, write_file) -> None:
     with Store(db) as st:
         for kind, f in files.items():
             st.import_file(f, kind)
-    stored = Market.from_store(str(db))
+    stored = market_from_store(str(db))
     np.testing.assert_array_equal(direct.prices, stored.prices)
     np.testing.assert_array_equal(direct.caps, stored.caps)
     np.testing.assert_array_equal(direct.members, stored.members)

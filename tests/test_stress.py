@@ -112,8 +112,11 @@ def test_named_windows_on_the_embedded_sample() -> None:
     april = named_replay(daily, "April 2025 sell-off")
     aapl = daily.prices_frame()["AAPL"]
     assert april.moves["AAPL"] == pytest.approx(aapl["2025-04-08"] / aapl["2025-04-01"] - 1)
+    # the embedded daily panel starts in 2014 since issue 12: March 2020 replays day by day
+    covid_daily = named_replay(daily, "March 2020")
+    assert covid_daily.moves["AAPL"] < -0.1
     with pytest.raises(DataUnavailableError, match="not in the data"):
-        named_replay(daily, "March 2020")
+        named_replay(daily.slice("2023-01-01", None), "March 2020")
     monthly = cw.load_sample("monthly")
     covid = named_replay(monthly, "March 2020")
     assert "coarse" in covid.detail

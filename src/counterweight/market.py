@@ -3,8 +3,14 @@
 A :class:`Market` holds, on one trading-date axis and one ticker axis:
 
 * ``prices``: total-return prices (dividends reinvested), NaN where a ticker has no price;
-* ``caps``: market capitalisation in USD, NaN where unknown, with ``caps_estimated`` flagging
-  values estimated between snapshots (see :mod:`counterweight.data.caps`);
+* ``caps``: market capitalisation in USD on the market's cap ``basis``, NaN where unknown, with
+  ``caps_estimated`` flagging values estimated between snapshots (see
+  :mod:`counterweight.data.caps`) and ``cap_age`` the age in days of the snapshot behind each;
+* ``basis``: ``"float"`` (the default when investable weight factors are known: caps are
+  ``IWF x company cap``, as S&P weights its indices) or ``"company"`` (full company caps);
+  ``company_caps`` and ``iwf`` keep both sides, :meth:`Market.with_basis` switches;
+* ``price_return``: price-return closes (dividends not reinvested) where the source has them,
+  beside the total-return ``prices`` (see :meth:`Market.breadth_prices`);
 * ``members``: the point-in-time index membership mask;
 * the security master (name, issuer, sector, industry) and the issuer of each ticker, so that
   share classes of one company (GOOG + GOOGL) are counted once;
@@ -21,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -43,6 +49,17 @@ class Provenance:
     caveats: tuple[str, ...] = ()
     as_of: pd.Timestamp | None = None
     name: str = "custom"
+    cap_basis: str = "company"
+    data_end: pd.Timestamp | None = None  # last date with prices in the data (before any slice)
+
+    @property
+    def cap_basis_label(self) -> str:
+        """One line for reports: which caps weight the index."""
+        return (
+            "float-adjusted caps (IWF x company cap)"
+            if self.cap_basis == "float"
+            else "company-level caps (not float-adjusted)"
+        )
 
     def with_caveats(self, *extra: str) -> Provenance:
         merged = tuple(dict.fromkeys((*self.caveats, *extra)))
@@ -54,6 +71,8 @@ class Provenance:
             "sources": list(self.sources),
             "caveats": list(self.caveats),
             "as_of": None if self.as_of is None else self.as_of.date().isoformat(),
+            "cap_basis": self.cap_basis,
+            "data_end": None if self.data_end is None else self.data_end.date().isoformat(),
         }
 
 
@@ -83,6 +102,12 @@ class Market:
     benchmarks: pd.DataFrame = field(default_factory=pd.DataFrame)  # date x ETF TR prices
     factors: pd.DataFrame = field(default_factory=pd.DataFrame)  # date x factor, fractions
     provenance: Provenance = field(default_factory=Provenance)
+    company_caps: np.ndarray | None = None  # (T, N) company-level caps; None: same as caps
+    iwf: np.ndarray | None = None  # (T, N) investable weight factors; None: unknown (1)
+    basis: str = "company"  # basis of ``caps``: "float" or "company"
+    price_return: np.ndarray | None = None  # (T, N) price-return closes, NaN where unknown
+    cap_age: np.ndarray | None = None  # (T, N) days since the snapshot behind each cap
+    member_coverage: pd.DataFrame = field(default_factory=pd.DataFrame)  # date x counts
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -98,8 +123,19 @@ class Market:
         benchmarks: pd.DataFrame | None = None,
         factors: pd.DataFrame | None = None,
         provenance: Provenance | None = None,
+        iwf: pd.DataFrame | np.ndarray | None = None,
+        basis: str | None = None,
+        price_return: pd.DataFrame | None = None,
+        cap_age: pd.DataFrame | None = None,
+        member_coverage: pd.DataFrame | None = None,
     ) -> Market:
         """Align labelled frames onto the price panel's (dates x tickers) axes.
+
+        ``caps`` are company-level. With ``iwf`` (a (dates x tickers) frame or array of
+        investable weight factors in (0, 1]; missing = 1) the market's caps are float-adjusted
+        by default (``basis="float"``); ``basis="company"`` keeps company caps. ``price_return``
+        holds price-return closes beside the total-return ``prices``; ``cap_age`` the age in
+        days of the snapshot behind each cap; ``member_coverage`` a per-date coverage table.
 
         ``prices`` is wide (DatetimeIndex x tickers). ``caps`` / ``members`` are reindexed onto
         it (missing caps are NaN; a missing membership frame means every ticker is a member
@@ -137,6 +173,32 @@ class Market:
         cap = aligned(caps, np.nan, np.float64)
         cap[~np.isfinite(cap)] = np.nan
         est = aligned(caps_estimated, False, bool) & np.isfinite(cap)
+        factor: np.ndarray | None = None
+        if iwf is not None:
+            if isinstance(iwf, pd.DataFrame):
+                factor = aligned(iwf, np.nan, np.float64)
+            else:
+                factor = np.array(iwf, dtype=np.float64, order="C")
+                if factor.shape != shape:
+                    raise InputError(f"iwf has shape {factor.shape}, expected {shape}")
+            factor[~np.isfinite(factor)] = 1.0
+            if np.any(factor <= 0):
+                # share classes of a company cap split equally may carry class factors above 1
+                # (see data.float_factors.pool_share_classes); a factor <= 0 is an error
+                bad = np.argwhere(factor <= 0)[0]
+                raise InputError(
+                    f"investable weight factor of {tickers[bad[1]]} on {dates[bad[0]].date()} "
+                    f"is {factor[bad[0], bad[1]]}: expected 0 < IWF <= 1"
+                )
+        chosen = basis or ("float" if factor is not None else "company")
+        if chosen not in ("float", "company"):
+            raise InputError(f"basis must be 'float' or 'company', not {chosen!r}")
+        if chosen == "float" and factor is None:
+            raise InputError("basis 'float' needs investable weight factors (iwf)")
+        pr_arr = None if price_return is None else aligned(price_return, np.nan, np.float64)
+        if pr_arr is not None:
+            pr_arr[~np.isfinite(pr_arr)] = np.nan
+        age = None if cap_age is None else aligned(cap_age, np.nan, np.float64)
         mem = np.isfinite(px) if members is None else aligned(members, False, bool)
 
         sec = pd.DataFrame(index=tickers)
@@ -155,11 +217,22 @@ class Market:
         prov = provenance or Provenance()
         if prov.as_of is None and len(dates):
             prov = replace(prov, as_of=dates[-1])
+        if prov.data_end is None and len(dates):
+            prov = replace(prov, data_end=dates[-1])
+        prov = replace(prov, cap_basis=chosen)
+        company = cap
+        weighted = cap * factor if (chosen == "float" and factor is not None) else cap
         return cls(
             dates=dates,
             tickers=tickers,
             prices=px,
-            caps=cap,
+            caps=np.ascontiguousarray(weighted),
+            company_caps=company,
+            iwf=factor,
+            basis=chosen,
+            price_return=pr_arr,
+            cap_age=age,
+            member_coverage=pd.DataFrame() if member_coverage is None else member_coverage,
             caps_estimated=est,
             members=mem,
             securities=sec,
@@ -170,12 +243,12 @@ class Market:
         )
 
     @classmethod
-    def from_store(cls, path: str | None = None, **kwargs: Any) -> Market:
-        """Read a Market from the DuckDB store (see :class:`counterweight.data.store.Store`)."""
-        from counterweight.data.store import Store
-
-        with Store(path, read_only=True) as store:
-            return store.market(**kwargs)
+    def from_store(cls, *args: Any, **kwargs: Any) -> NoReturn:
+        """Removed: the model knows no store. Use ``counterweight.data.market_from_store``."""
+        raise AttributeError(
+            "Market.from_store was removed (the model knows no store): use "
+            "counterweight.data.market_from_store(path) or Store(path, read_only=True).market()"
+        )
 
     # ------------------------------------------------------------------ shape and views
     @property
@@ -279,6 +352,63 @@ class Market:
         s = pd.Series(w, index=labels, name=self.dates[i])
         return s.dropna()
 
+    # ------------------------------------------------------------------ cap basis
+    def with_basis(self, basis: str) -> Market:
+        """The market with caps on ``basis``: "float" (IWF x company cap) or "company".
+
+        Every weight, concentration figure, index return and cap-weighted backtest computed from
+        the result uses that basis; ``provenance.cap_basis`` says which.
+        """
+        if basis not in ("float", "company"):
+            raise InputError(f"basis must be 'float' or 'company', not {basis!r}")
+        if basis == self.basis:
+            return self
+        company = self.company_caps if self.company_caps is not None else self.caps
+        if basis == "float":
+            if self.iwf is None:
+                raise DataUnavailableError(
+                    "no investable weight factors in this market: float-adjusted caps are "
+                    "unavailable (import them with 'counterweight data import FILE --kind float')"
+                )
+            caps = np.ascontiguousarray(company * self.iwf)
+        else:
+            caps = company
+        return replace(
+            self,
+            caps=caps,
+            company_caps=company,
+            basis=basis,
+            provenance=replace(self.provenance, cap_basis=basis),
+        )
+
+    def float_caps(self) -> np.ndarray:
+        """(T, N) float-adjusted caps IWF x company cap (company caps where no IWF is known)."""
+        company = self.company_caps if self.company_caps is not None else self.caps
+        return company if self.iwf is None else company * self.iwf
+
+    # ------------------------------------------------------------------ price return
+    def breadth_prices(self) -> tuple[np.ndarray, str]:
+        """Closes for breadth measures (moving averages, 52-week highs and lows) and their basis.
+
+        Published breadth series use price-return closes. A ticker uses its price-return
+        series when the market has one for every date it has a total-return price, else its
+        total-return prices; the label says how many tickers use which (returns and backtests
+        always use the total-return ``prices``).
+        """
+        n = self.prices.shape[1]
+        if self.price_return is None:
+            return self.prices, "total return (no price-return closes in the data)"
+        have_tr = np.isfinite(self.prices)
+        full = (np.isfinite(self.price_return) | ~have_tr).all(axis=0) & have_tr.any(axis=0)
+        out = np.where(full[None, :], self.price_return, self.prices)
+        k = int(full.sum())
+        if k == n:
+            return np.ascontiguousarray(out), "price return"
+        return (
+            np.ascontiguousarray(out),
+            f"price return for {k} of {n} tickers, total return for the rest",
+        )
+
     # ------------------------------------------------------------------ slicing
     def date_position(self, date: str | pd.Timestamp | None) -> int:
         """Index of the last trading date on or before ``date`` (None: the last date)."""
@@ -324,6 +454,9 @@ class Market:
                 keep &= idx >= new_dates[0]
             return frame[keep]
 
+        def rows(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[sl]
+
         return replace(
             self,
             dates=new_dates,
@@ -334,6 +467,41 @@ class Market:
             fundamentals=side(self.fundamentals, True),
             benchmarks=side(self.benchmarks, False),
             factors=side(self.factors, False),
+            provenance=replace(self.provenance, as_of=new_dates[-1]),
+            company_caps=rows(self.company_caps),
+            iwf=rows(self.iwf),
+            price_return=rows(self.price_return),
+            cap_age=rows(self.cap_age),
+            member_coverage=side(self.member_coverage, False),
+        )
+
+    def at_positions(self, positions: Sequence[int] | np.ndarray) -> Market:
+        """The market on a subset of its dates (sorted positions), e.g. month ends.
+
+        Prices, caps and membership are taken on those dates as they are (a resampling, not an
+        aggregation); side tables are left to the caller (see ``data.sample.month_end_view``).
+        """
+        pos = np.asarray(positions, dtype=np.intp)
+        if len(pos) == 0 or np.any(np.diff(pos) <= 0):
+            raise InputError("positions must be increasing and not empty")
+
+        def rows(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else np.ascontiguousarray(a[pos])
+
+        new_dates = self.dates[pos]
+        cov = self.member_coverage
+        return replace(
+            self,
+            dates=new_dates,
+            prices=np.ascontiguousarray(self.prices[pos]),
+            caps=np.ascontiguousarray(self.caps[pos]),
+            caps_estimated=np.ascontiguousarray(self.caps_estimated[pos]),
+            members=np.ascontiguousarray(self.members[pos]),
+            company_caps=rows(self.company_caps),
+            iwf=rows(self.iwf),
+            price_return=rows(self.price_return),
+            cap_age=rows(self.cap_age),
+            member_coverage=cov if cov.empty else cov.reindex(new_dates),
             provenance=replace(self.provenance, as_of=new_dates[-1]),
         )
 
@@ -347,6 +515,10 @@ class Market:
         fund = self.fundamentals
         if not fund.empty and "ticker" in fund.columns:
             fund = fund[fund["ticker"].isin(wanted)]
+
+        def cols(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[:, pos]
+
         return replace(
             self,
             tickers=pd.Index(wanted, name="ticker"),
@@ -356,6 +528,10 @@ class Market:
             members=self.members[:, pos],
             securities=self.securities.iloc[pos],
             fundamentals=fund,
+            company_caps=cols(self.company_caps),
+            iwf=cols(self.iwf),
+            price_return=cols(self.price_return),
+            cap_age=cols(self.cap_age),
         )
 
     def members_on(self, date: str | pd.Timestamp | None = None) -> list[str]:
@@ -408,6 +584,26 @@ class Market:
             "estimated_cap_share_of_member_cells": est / member_cells
             if member_cells
             else float("nan"),
+            "cap_basis": self.provenance.cap_basis,
+            "data_end": None
+            if self.provenance.data_end is None
+            else self.provenance.data_end.date().isoformat(),
+            "breadth_basis": self.breadth_prices()[1],
+            "members_without_price_last_date": (
+                int(
+                    self.member_coverage["members"].iloc[-1]
+                    - self.member_coverage["with_price"].iloc[-1]
+                )
+                if not self.member_coverage.empty
+                else int((mem[-1] & ~np.isfinite(self.prices[-1])).sum())
+                if t
+                else 0
+            ),
+            "min_cap_share_priced": (
+                float(self.member_coverage["cap_share_priced"].min())
+                if not self.member_coverage.empty
+                else float("nan")
+            ),
             "sectors": int(self.securities["sector"].nunique()),
             "fundamentals_rows": len(self.fundamentals),
             "benchmarks": list(map(str, self.benchmarks.columns)),

@@ -5,7 +5,10 @@ Accounting, per strategy, in units of portfolio value (the portfolio starts as 1
 * **Timing (no look-ahead).** Trades happen at the close of a rebalance date s, at targets
   computed from prices and caps up to that close, over the basket in force on s + 1 (index
   changes are announced in advance; see Membership); the new holdings earn returns from s + 1
-  on. Weights held over day t were therefore decided with data up to the close of t - 1.
+  on. Weights held over day t were therefore decided with data up to the close of t - 1. A
+  schedule with a reference date (:class:`~counterweight.backtest.schedule.Quarterly`: S&P's
+  second Friday) sets the scheduled targets at the reference close and carries them to the
+  trade close as fixed shares (:func:`~counterweight.backtest.schedule.carry_to_effective`).
 * **Drift.** Between trades each holding grows with its own return, h_{i,t} = h_{i,t-1}(1 + r_{i,t});
   cash earns nothing. Portfolio value V_t = cash_t + sum_i h_{i,t}; daily return V_t / V_{t-1} - 1.
 * **Returns** come from forward-filled total-return prices, so a gap in a price is bridged by
@@ -48,7 +51,13 @@ import numpy as np
 import pandas as pd
 
 from counterweight.backtest.rules import WeightRule
-from counterweight.backtest.schedule import DriftBands, Monthly, Schedule
+from counterweight.backtest.schedule import (
+    DriftBands,
+    Monthly,
+    Schedule,
+    carry_to_effective,
+    reference_positions,
+)
 from counterweight.errors import ConfigError, DataUnavailableError
 from counterweight.market import Market
 
@@ -456,6 +465,28 @@ def next_day_basket(market: Market) -> Market:
     return market.with_members(nxt)
 
 
+def _reference_targets(
+    rule: WeightRule, basket: Market, refs: np.ndarray, planned: np.ndarray
+) -> np.ndarray:
+    """Targets at the reference positions with the membership of the trade's basket.
+
+    S&P weights a rebalance "with prices reflected on the rebalancing reference date ... and
+    membership ... as of the rebalancing effective date": the rule sees the reference close's
+    prices and caps, and on that row the basket it trades into at ``planned``. References
+    shared by two trades (only the first date) are done one batch per pass.
+    """
+    out = np.empty((len(planned), basket.members.shape[1]))
+    todo = np.arange(len(planned))
+    while todo.size:
+        _, first = np.unique(refs[todo], return_index=True)
+        now = todo[first]
+        mem = basket.members.copy()
+        mem[refs[now]] = basket.members[planned[now]]
+        out[now] = rule.targets(basket.with_members(mem), refs[now])
+        todo = np.setdiff1d(todo, now)
+    return out
+
+
 def run_backtest(
     market: Market,
     rules: Sequence[WeightRule],
@@ -496,11 +527,14 @@ def run_backtest(
         k = k + sp / 2e4
     rets = trading_returns(mkt.prices)
     planned = sched.positions(mkt.dates)
+    refs = reference_positions(sched, mkt.dates)  # weights from here (S&P: the second Friday)
+    lagged = not np.array_equal(refs, planned)
     basket = next_day_basket(mkt)
     # closes where joiners are bought need the rule's targets too: computed in one batch
     mem = mkt.members
     joins = np.flatnonzero((mem[1:] & ~mem[:-1]).any(axis=1)) if len(mem) > 1 else np.empty(0)
-    needed = np.union1d(planned, joins).astype(np.intp)
+    # scheduled trades with a reference date get their targets below, not here
+    needed = np.union1d(planned if not lagged else [], joins).astype(np.intp)
     if trade_on_changes:
         needed = np.union1d(needed, np.flatnonzero(membership_changes(mem, len(mem)))).astype(
             np.intp
@@ -511,8 +545,18 @@ def run_backtest(
         if progress is not None:
             progress(rule.name)
         cache: dict[int, np.ndarray] = {}
-        batch = rule.targets(basket, needed)
-        cache.update({int(p): batch[i] for i, p in enumerate(needed)})
+        if needed.size:
+            batch = rule.targets(basket, needed)
+            cache.update({int(p): batch[i] for i, p in enumerate(needed)})
+        if lagged:  # scheduled trades: targets of the reference close, carried as shares
+            carried = carry_to_effective(
+                _reference_targets(rule, basket, refs, planned),
+                rets,
+                basket.members,
+                refs,
+                planned,
+            )
+            cache.update({int(p): carried[i] for i, p in enumerate(planned)})
 
         def target_at(
             t: int, rule: WeightRule = rule, cache: dict[int, np.ndarray] = cache

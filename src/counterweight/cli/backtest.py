@@ -137,7 +137,9 @@ def backtest(
 
     market: Market
     if store is not None:
-        market = Market.from_store(str(store))
+        from counterweight.data import market_from_store
+
+        market = market_from_store(str(store))
     else:
         from counterweight import load_sample
 

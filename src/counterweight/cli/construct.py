@@ -123,11 +123,12 @@ def register(app: typer.Typer) -> None:
 
         from counterweight.construct.policy import load_policy, profile
         from counterweight.data.files import atomic_write_csv
-        from counterweight.market import Market
 
         pol = load_policy(policy)
         if store is not None:
-            market = Market.from_store(str(store))
+            from counterweight.data import market_from_store
+
+            market = market_from_store(str(store))
         else:
             from counterweight import load_sample
 

@@ -29,8 +29,11 @@ def info(
         Path | None, typer.Option("--json", help="Also write the coverage as JSON.")
     ] = None,
 ) -> None:
-    """Print coverage: date range, tickers, share of missing values, sources and caveats."""
+    """Print coverage: date range, tickers, share of missing values, suspicious prints, sources
+    and caveats."""
+    import pandas as pd
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from counterweight.data.files import atomic_write_json
@@ -38,7 +41,9 @@ def info(
 
     market: Market
     if store is not None:
-        market = Market.from_store(str(store))
+        from counterweight.data import market_from_store
+
+        market = market_from_store(str(store))
     else:
         from counterweight import load_sample
 
@@ -58,6 +63,13 @@ def info(
     table.add_row(
         "estimated caps (member-days)", f"{cov['estimated_cap_share_of_member_cells']:.2%}"
     )
+    table.add_row("cap basis / data end", f"{cov['cap_basis']} / {cov['data_end']}")
+    table.add_row(
+        "members without prices (last date)",
+        f"{cov['members_without_price_last_date']:,} (priced share of the index by cap >= "
+        f"{cov['min_cap_share_priced']:.1%} on every date)",
+    )
+    table.add_row("breadth closes", str(cov["breadth_basis"]))
     table.add_row("GICS sectors", str(cov["sectors"]))
     table.add_row("fundamentals rows", f"{cov['fundamentals_rows']:,}")
     if cov["benchmarks"]:
@@ -94,6 +106,31 @@ def info(
                 f"{r[6]:+.2%}",
             )
         console.print(t2)
+    flags = _bad_prints(store, market)
+    if flags.empty:
+        console.print("[bold]Suspicious prints[/bold]: none flagged")
+    else:
+        shown = flags.head(MAX_FLAGS_SHOWN)
+        t3 = Table(
+            title=f"Suspicious prints: {len(flags):,} flagged in {flags['ticker'].nunique():,} "
+            "ticker(s)" + (f" (first {len(shown)})" if len(flags) > len(shown) else ""),
+            width=100,
+        )
+        for col in ("ticker", "date", "flag", "previous", "price", "next", "move", "action"):
+            t3.add_column(col, justify="left" if col in ("ticker", "flag", "action") else "right")
+        for r in shown.itertuples(index=False):
+            t3.add_row(
+                escape(str(r.ticker)),
+                str(pd.Timestamp(str(r.date)).date()),
+                str(r.flag),
+                f"{r.previous:.6g}",
+                f"{r.price:.6g}",
+                f"{r.next:.6g}",
+                f"{r.move:+.1%}",
+                str(r.action),
+            )
+        console.print(t3)
+    checked = print_self_check(console, market)
     console.print("[bold]Sources[/bold]")
     for s in market.provenance.sources:
         console.print(f"  - {s}", highlight=False)
@@ -105,12 +142,70 @@ def info(
             json_out,
             {
                 "coverage": cov,
-                "cap_estimate_check": check.astype({"from": str, "to": str}).to_dict(
-                    orient="records"
-                ),
+                "cap_estimate_check": []
+                if check.empty
+                else check.astype({"from": str, "to": str}).to_dict(orient="records"),
                 "provenance": market.provenance.to_dict(),
+                "self_check": {k: v.to_dict(orient="index") for k, v in checked.items()},
+                "bad_prints": flags.astype({"date": str}).to_dict(orient="records"),
             },
         )
+
+
+def print_self_check(console: object, market: object) -> dict[str, pd.DataFrame]:
+    """Print the member indices against SPY and RSP (see data.selfcheck); returns the tables."""
+    from rich.table import Table
+
+    from counterweight.data.selfcheck import self_check
+    from counterweight.market import Market
+
+    assert isinstance(market, Market)
+    check = self_check(market)
+    for fund, tab in check.tables.items():
+        what = "cap-weighted members" if fund == "SPY" else "issuer-level equal weight"
+        t = Table(
+            title=f"Self-check: {what} vs {fund} ({check.basis} caps, data to {check.data_end})",
+            width=100,
+        )
+        cols = ["year", "index", fund, "gap after fee", "tracking error", "correlation"]
+        if "tracking_error_vs_index" in tab.columns:
+            cols.append("TE vs index level")
+        for c in cols:
+            t.add_column(c, justify="right")
+        for label, r in tab.iterrows():
+            row = [
+                str(label),
+                f"{r['index']:+.2%}",
+                f"{r['fund']:+.2%}",
+                f"{r['gap']:+.2%}",
+                f"{r['tracking_error']:.2%}",
+                f"{r['correlation']:.4f}",
+            ]
+            if "tracking_error_vs_index" in tab.columns:
+                row.append(f"{r['tracking_error_vs_index']:.2%}")
+            t.add_row(*row)
+        console.print(t)  # type: ignore[attr-defined]
+    for miss in check.misses():
+        console.print(f"  target missed: {miss}", highlight=False)  # type: ignore[attr-defined]
+    return check.tables
+
+
+MAX_FLAGS_SHOWN = 30
+
+
+def _bad_prints(store: Path | None, market: object) -> pd.DataFrame:
+    """Flags recorded in the store at import, else those detected now in the market's prices."""
+    from counterweight.data.quality import detect_bad_prints
+    from counterweight.data.store import Store
+    from counterweight.market import Market
+
+    assert isinstance(market, Market)
+    if store is not None:
+        with Store(store, read_only=True) as st:
+            flags = st.price_flags()
+        return flags.drop(columns=["table", "file"])
+    found = detect_bad_prints(market.prices_frame())
+    return found.assign(action="detected (not imported)")
 
 
 def cap_estimate_check(market: object) -> pd.DataFrame:
@@ -124,7 +219,7 @@ def cap_estimate_check(market: object) -> pd.DataFrame:
     f = market.fundamentals
     if f.empty or "market_cap" not in f.columns:
         return pd.DataFrame()
-    return estimate_error(market.prices_frame(), f)
+    return estimate_error(market.prices_frame(), f, min_days=25)
 
 
 @data_app.command("import")
@@ -133,7 +228,7 @@ def import_(
     kind: Annotated[
         str,
         typer.Option(
-            help="prices | benchmarks | caps | securities | membership | fundamentals | factors",
+            help="prices | benchmarks | caps | securities | membership | fundamentals | factors | float (IWF, index-shares or holdings-with-shares file)",
         ),
     ],
     store: Annotated[
@@ -142,17 +237,35 @@ def import_(
             help="DuckDB store (default: $COUNTERWEIGHT_STORE or ~/.local/share/counterweight/counterweight.duckdb)."
         ),
     ] = None,
+    bad_prints: Annotated[
+        str,
+        typer.Option(
+            "--bad-prints",
+            help="Suspicious prices (one-day spikes that reverse, split-like jumps): "
+            "exclude (store them as missing; the default) or keep.",
+        ),
+    ] = "exclude",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
-    """Validate and import files into the store (transactional and idempotent)."""
-    from counterweight.data.store import KINDS, Store
+    """Validate and import files into the store: all files or none (one transaction), idempotent."""
+    from counterweight.data.quality import BAD_PRINT_ACTIONS
+    from counterweight.data.store import KINDS, Store, check_store_path, stage_files
     from counterweight.errors import InputError
 
     if kind not in KINDS:
         raise InputError(f"--kind {kind!r}: expected one of {', '.join(KINDS)}")
-    with Store(store) as st, progress_reporter(len(files), quiet=quiet) as report:
-        for f in files:
-            result = st.import_file(f, kind, progress=report.step)
+    if bad_prints not in BAD_PRINT_ACTIONS:
+        raise InputError(
+            f"--bad-prints {bad_prints!r}: expected one of {', '.join(BAD_PRINT_ACTIONS)}"
+        )
+    check_store_path(store)
+    with progress_reporter(len(files), quiet=quiet) as report:
+        # every file is read and validated before the store is touched: a bad or missing file
+        # creates nothing and changes nothing
+        staged = stage_files(files, kind, bad_prints=bad_prints, progress=report.step)
+        with Store(store) as st:
+            results = st.write_staged(staged, progress=report.step)
+        for result in results:
             report.done(result.summary())
         if not quiet:
             typer.echo(f"store: {st.path}")

@@ -30,10 +30,11 @@ def _tickers(raw: str | None) -> frozenset[str]:
 
 def _market(store: Path | None, monthly: bool = False) -> Market:
     from counterweight import load_sample
-    from counterweight.market import Market
 
     if store is not None:
-        return Market.from_store(str(store))
+        from counterweight.data import market_from_store
+
+        return market_from_store(str(store))
     return load_sample("monthly" if monthly else "daily")
 
 

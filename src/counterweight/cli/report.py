@@ -47,7 +47,9 @@ def load_market(
             "--caps, --securities, --membership, --fundamentals and --benchmarks need --prices"
         )
     if store is not None:
-        return Market.from_store(str(store))
+        from counterweight.data import market_from_store
+
+        return market_from_store(str(store))
     from counterweight import load_sample
 
     return load_sample()

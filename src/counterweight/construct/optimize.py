@@ -73,6 +73,57 @@ def diagnose(b: np.ndarray, cap: np.ndarray, groups: Sequence[GroupBound]) -> st
     return None
 
 
+def _polish(
+    b: np.ndarray,
+    cap: np.ndarray,
+    bounds: Sequence[tuple[np.ndarray, float, float]],
+    x: np.ndarray,
+    tol: float = 1e-7,
+) -> np.ndarray:
+    """The exact proportional optimum on the solver's active set, when it certifies.
+
+    An interior-point solver stops ~1e-7 from an optimum lying on a bound whose multiplier is
+    zero (a group ceiling equal to the group's base share, say). With the constraints within
+    ``tol`` of binding taken as equalities ``A x = c``, ``min sum (x-b)^2/b`` has the closed
+    form ``x = b - b * (A' l) / 2``, ``(A diag(b) A') l = 2 (A b - c)``. The polished point is
+    returned only if it is feasible (to 1e-13) and every inequality multiplier is >= 0, i.e.
+    it satisfies the KKT conditions and so is the optimum; otherwise ``x`` comes back as is.
+    ``bounds``: (mask, lo, hi) per group, on the same names as ``b``.
+    """
+    n = b.size
+    eye = np.eye(n)
+    rows, rhs, ineq = [np.ones(n)], [1.0], [False]
+
+    def add(row: np.ndarray, value: float) -> None:
+        rows.append(row)
+        rhs.append(value)
+        ineq.append(True)
+
+    for i in range(n):
+        if np.isfinite(cap[i]) and cap[i] - x[i] < tol:
+            add(eye[i], float(cap[i]))
+        elif x[i] < tol:
+            add(-eye[i], 0.0)
+    for mask, lo, hi in bounds:
+        m = mask.astype(float)
+        total = float(m @ x)
+        if hi - total < tol:
+            add(m, hi)
+        elif lo > 0 and total - lo < tol:
+            add(-m, -lo)
+    a, c = np.array(rows), np.array(rhs)
+    lam = np.linalg.lstsq((a * b) @ a.T, 2.0 * (a @ b - c), rcond=None)[0]
+    y = b - b * (a.T @ lam) / 2.0
+    ok = (
+        abs(float(y.sum()) - 1.0) <= 1e-13
+        and bool(np.all(y >= -1e-13))
+        and bool(np.all(y <= cap + 1e-13))
+        and all(lo - 1e-13 <= float(y[m].sum()) <= hi + 1e-13 for m, lo, hi in bounds)
+        and bool(np.all(lam[np.array(ineq)] >= -1e-12))
+    )
+    return y if ok else x
+
+
 def optimize_weights(
     w: np.ndarray,
     *,
@@ -159,8 +210,8 @@ def optimize_weights(
                     tol_feas=tol,
                     tol_ktratio=tol,
                 )
-        except cp.error.SolverError as exc:
-            raise InfeasibleError(f"the solver failed: {exc}") from None
+        except cp.error.SolverError:
+            return "solver_error", None  # the other formulation is tried next
         if v.value is None:
             return str(prob.status), None
         w = np.asarray(v.value, dtype=float)
@@ -169,6 +220,10 @@ def optimize_weights(
     status, sol = solve(scaled=True)
     if status != "optimal":
         status, sol = solve(scaled=False)
+    if sol is not None and sub is None and status == "optimal" and idx.size <= 2000:
+        # O(n^2) memory: polish only problems of index size, not 10,000-name universes
+        bounds = [(np.asarray(g.mask, dtype=bool)[idx], g.lo, g.hi) for g in groups]
+        sol = _polish(bl, c[idx], bounds, sol)
     if status in ("infeasible", "infeasible_inaccurate"):
         raise InfeasibleError(
             f"the constraints cannot all hold (solver status: {status}); check that the caps "

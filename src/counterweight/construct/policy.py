@@ -143,6 +143,7 @@ class MethodologySpec(_Model):
     single: float | None = Field(default=None, gt=0, le=1)
     threshold: float | None = Field(default=None, gt=0, le=1)
     aggregate: float | None = Field(default=None, gt=0, le=1)
+    aggregate_target: float | None = Field(default=None, gt=0, le=1)
 
 
 class RulesSpec(_Model):
@@ -353,6 +354,7 @@ class Policy:
                 single=m.single,
                 threshold=m.threshold,
                 aggregate=m.aggregate,
+                aggregate_target=m.aggregate_target,
             )
             notes.extend(plan.notes)
             if not user_constraints and cov is None:

@@ -3,12 +3,14 @@
 * :func:`counterweight.load_sample` — the embedded real dataset as a Market;
 * :mod:`counterweight.data.importers` — readers for the user's CSV/Parquet files;
 * :class:`counterweight.data.store.Store` — the DuckDB store;
-* :func:`market_from_files` — a Market straight from files, without a store.
+* :func:`market_from_files` — a Market straight from files, without a store;
+* :func:`market_from_store` — a Market read back from the store (``Store.market``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from counterweight.market import Market, Provenance
 
@@ -23,11 +25,14 @@ def market_from_files(
     benchmarks: str | Path | None = None,
     factors: str | Path | None = None,
     cap_method: str = "previous",
+    bad_prints: str = "exclude",
 ) -> Market:
     """Read and validate the given files and assemble a :class:`Market` (no store involved).
 
     Each file is read by its importer (see :mod:`counterweight.data.importers`); bad input
     raises :class:`~counterweight.errors.InputError` naming the file, row and column.
+    Suspicious prints are screened as at import (``bad_prints``: exclude | keep; see
+    :mod:`counterweight.data.quality`) and named in the caveats.
     """
     from counterweight.data import importers
     from counterweight.data.build import build_market
@@ -78,7 +83,20 @@ def market_from_files(
         provenance=prov,
         cap_method=cap_method,
         caps_file=None if caps is None else str(caps),
+        bad_prints=bad_prints,
     )
 
 
-__all__ = ["market_from_files"]
+def market_from_store(path: str | Path | None = None, **kwargs: Any) -> Market:
+    """Read a Market from the DuckDB store at ``path`` (default store when None), read-only.
+
+    ``kwargs`` go to :meth:`counterweight.data.store.Store.market` (``start``, ``end``,
+    ``cap_method``). A missing store raises :class:`~counterweight.errors.DataUnavailableError`.
+    """
+    from counterweight.data.store import Store
+
+    with Store(path, read_only=True) as store:
+        return store.market(**kwargs)
+
+
+__all__ = ["market_from_files", "market_from_store"]

@@ -14,7 +14,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from counterweight.data.caps import caps_from_shares, estimate_caps, split_company_level_caps
+from counterweight.data.caps import (
+    cap_age_days,
+    caps_from_shares,
+    estimate_caps,
+    split_company_level_caps,
+)
+from counterweight.data.float_factors import iwf_panel
 from counterweight.errors import InputError
 from counterweight.market import Market, Provenance
 
@@ -57,16 +63,52 @@ def build_market(
     provenance: Provenance | None = None,
     cap_method: str = "previous",
     caps_file: str | None = None,
+    float_factors: pd.DataFrame | None = None,
+    iwf_before_first: str = "one",
+    basis: str | None = None,
+    price_return: pd.DataFrame | None = None,
+    unpriced_caps: bool = False,
+    cap_backfill: bool = False,
+    coverage: pd.DataFrame | None = None,
+    bad_prints: str | None = None,
 ) -> Market:
     """A Market from validated frames.
 
     ``caps`` is long (date, ticker, market_cap [, price]) or (date, ticker, shares). When it
     has no caps, fundamentals snapshots with a ``market_cap`` column are used instead. A snapshot
     is exact on its anchor date (the session before it); every other date is estimated and
-    flagged (see :func:`counterweight.data.caps.estimate_caps`).
+    flagged (see :func:`counterweight.data.caps.estimate_caps`); before a ticker's first
+    snapshot its cap is unknown. Rows of a ``cap_flag`` column other than "" (screened out, see
+    :func:`counterweight.data.caps.screen_snapshots`) are not used.
+
+    ``float_factors`` (long: ticker, date, iwf) makes the market float-adjusted by default
+    (see :func:`counterweight.data.float_factors.iwf_panel` for ``iwf_before_first``);
+    ``price_return`` (wide, like ``prices``) adds price-return closes. ``unpriced_caps`` accepts
+    caps of tickers without prices (they only inform ``member_coverage``). ``cap_backfill``
+    carries each ticker's first snapshot backwards (a look-ahead, for comparisons only).
+    ``coverage``: a precomputed :func:`member_coverage` table for these inputs (the embedded
+    sample ships one), else it is computed.
+
+    ``bad_prints`` (``"exclude"`` | ``"keep"``): screen prices and benchmarks for suspicious
+    prints (:mod:`counterweight.data.quality`), exclude or keep them, and say so in the
+    caveats. ``None`` (the default) leaves them as given (the store has screened them already).
     """
     prov = provenance or Provenance()
     prices = prices.sort_index()
+    if bad_prints is not None:  # screen the prices here (the store screens them at import)
+        from counterweight.data.quality import bad_print_caveat, screen_prices
+
+        for label, frame in (("prices", prices), ("benchmarks", benchmarks)):
+            if frame is None or frame.empty:
+                continue
+            screened, flags = screen_prices(frame, bad_prints)
+            note = bad_print_caveat(flags, bad_prints)
+            if note:
+                prov = prov.with_caveats(note if label == "prices" else f"reference ETFs: {note}")
+            if label == "prices":
+                prices = screened
+            else:
+                benchmarks = screened
     tickers = pd.Index(prices.columns)
     sec = securities
     issuer_of: dict[str, str] = {}
@@ -75,6 +117,8 @@ def build_market(
 
     cap_frame: pd.DataFrame | None = None
     est_frame: pd.DataFrame | None = None
+    age_frame: pd.DataFrame | None = None
+    all_snapshots: pd.DataFrame | None = None
     notes: list[str] = []
     if fundamentals is not None and {"market_cap", "price"} <= set(fundamentals.columns):
         # the same split as for caps, so valuation sums count an issuer once too
@@ -94,12 +138,15 @@ def build_market(
         source = fundamentals[keep]
     if source is not None and not source.empty:
         unknown = sorted(set(source["ticker"]) - set(tickers))
-        if caps is not None and unknown:
+        if caps is not None and unknown and not unpriced_caps:
             raise InputError(
                 f"caps for {len(unknown)} ticker(s) without prices: {', '.join(unknown[:8])}"
                 + (" ..." if len(unknown) > 8 else ""),
                 file=caps_file,
             )
+        if "cap_flag" in source.columns:
+            source = source[source["cap_flag"].fillna("") == ""]
+        all_snapshots = source
         source = source[source["ticker"].isin(tickers)]
         if "shares" in source.columns and "market_cap" not in source.columns:
             cap_frame, est_frame = caps_from_shares(prices, source)
@@ -111,13 +158,18 @@ def build_market(
             if "price" in snaps.columns and "cap_basis" not in snaps.columns:
                 snaps, split_notes = split_company_level_caps(snaps, issuer_of)
                 notes.extend(split_notes)
-            cap_frame, est_frame = estimate_caps(prices, snaps, method=cap_method)
+            cap_frame, est_frame = estimate_caps(
+                prices, snaps, method=cap_method, backfill=cap_backfill
+            )
+            age_frame = cap_age_days(prices, snaps) if cap_method == "previous" else None
             n_snap = snaps["date"].nunique()
             notes.append(
-                f"market caps are company-level and not float-adjusted; between the {n_snap} cap snapshots "
-                f"they are estimated as (cap / price at the snapshot) x total-return price "
+                f"between the {n_snap} cap snapshot dates market caps "
+                f"are estimated as (cap / price at the snapshot) x total-return price "
                 f"(method '{cap_method}'), which drifts from the true cap by the dividend yield per year "
-                "and by net buybacks or issuance since the snapshot; estimated values are flagged"
+                "and by net buybacks or issuance since the snapshot; estimated values are flagged "
+                "with their age; before a ticker's first snapshot its cap is unknown (never "
+                "back-filled from a later one)"
             )
     mem = None
     if membership is not None:
@@ -125,11 +177,18 @@ def build_market(
         mem = pd.DataFrame(
             membership_mask(membership, dates, tickers), index=dates, columns=tickers
         )
-        outside = sorted(set(membership["ticker"]) - set(tickers))
+        # members during the panel's span that have no prices at all: a stated gap
+        span = membership[
+            (membership["start"] <= dates[-1])
+            & (membership["end"].isna() | (membership["end"] > dates[0]))
+        ]
+        outside = sorted(set(span["ticker"]) - set(tickers))
         if outside:
+            shown = ", ".join(outside[:12]) + (" ..." if len(outside) > 12 else "")
             notes.append(
-                f"{len(outside)} tickers in the membership data have no prices and are left out of every "
-                "measure (survivorship: mostly former members)"
+                f"{len(outside)} index members between {dates[0].date()} and {dates[-1].date()} "
+                f"have no prices and are left out of every measure (survivorship, stated: "
+                f"Market.member_coverage gives their count and share on each date): {shown}"
             )
     if cap_frame is not None and mem is not None and len(prices):
         last_caps = cap_frame.iloc[-1]
@@ -142,6 +201,23 @@ def build_market(
                 f"{len(no_cap)} members on {prices.index[-1].date()} have no market cap in the data and are "
                 f"left out of cap weights: {', '.join(no_cap)}"
             )
+    iwf = None
+    if float_factors is not None and not float_factors.empty:
+        dates_n = pd.DatetimeIndex(prices.index).normalize()
+        iwf = iwf_panel(float_factors, dates_n, tickers, before_first=iwf_before_first)
+        n_f = int(float_factors["ticker"].isin(tickers).sum())
+        notes.append(
+            f"float adjustment: investable weight factors for {n_f} tickers "
+            f"({'carried back before their first date' if iwf_before_first == 'first' else 'IWF 1 before their first date'}); "
+            "tickers without one count at their company cap (IWF 1)"
+        )
+    elif basis is None:
+        notes.append(
+            "market caps are company-level (not float-adjusted; S&P weights its indices by "
+            "float-adjusted caps): no investable weight factors in the data"
+        )
+    if coverage is None and mem is not None and membership is not None and len(prices):
+        coverage = member_coverage(membership, prices, cap_frame, all_snapshots)
     prov = prov.with_caveats(*notes)
     return Market.from_frames(
         prices,
@@ -153,4 +229,62 @@ def build_market(
         benchmarks=benchmarks,
         factors=factors,
         provenance=prov,
+        iwf=iwf,
+        basis=basis,
+        price_return=price_return,
+        cap_age=age_frame,
+        member_coverage=coverage,
+    )
+
+
+def member_coverage(
+    membership: pd.DataFrame,
+    prices: pd.DataFrame,
+    caps: pd.DataFrame | None,
+    snapshots: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """Per date: index members, members with a price, with a cap, and the priced share.
+
+    Members are counted from the membership intervals, priced or not, so a member without
+    prices is a stated gap: ``members - with_price`` of them on that date. ``cap_share_priced``
+    is the cap of the members with a price and a cap over that plus the last reported cap
+    (not carried by price: there is none) of the members without a price; NaN when no cap is
+    known at all.
+    """
+    dates = pd.DatetimeIndex(prices.index).normalize()
+    all_t = pd.Index(sorted(set(membership["ticker"])))
+    mask = membership_mask(membership, dates, all_t)
+    px = prices.reindex(columns=all_t).to_numpy(dtype=float)
+    priced = mask & np.isfinite(px)
+    cap = (
+        np.full(mask.shape, np.nan)
+        if caps is None
+        else caps.reindex(index=prices.index, columns=all_t).to_numpy(dtype=float)
+    )
+    with_cap = priced & np.isfinite(cap)
+    stale: np.ndarray = np.full(mask.shape, np.nan)
+    if snapshots is not None and not snapshots.empty and "market_cap" in snapshots.columns:
+        s = snapshots.dropna(subset=["market_cap"])
+        s = s[s["ticker"].isin(all_t)]
+        if len(s):
+            pos = dates.searchsorted(pd.DatetimeIndex(s["date"]), side="left")
+            ok = pos < len(dates)
+            arr = np.full((len(dates), len(all_t)), np.nan)
+            arr[pos[ok], all_t.get_indexer(pd.Index(s["ticker"]))[ok]] = s["market_cap"].to_numpy(
+                float
+            )[ok]
+            stale = pd.DataFrame(arr).ffill().to_numpy()
+    covered = np.where(with_cap, cap, 0.0).sum(axis=1)
+    gap = np.where(mask & ~priced & np.isfinite(stale), stale, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = covered / (covered + gap)
+    share[covered + gap == 0] = np.nan
+    return pd.DataFrame(
+        {
+            "members": mask.sum(axis=1),
+            "with_price": priced.sum(axis=1),
+            "with_cap": with_cap.sum(axis=1),
+            "cap_share_priced": share,
+        },
+        index=dates,
     )

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from counterweight.data.importers import NULL_SPELLINGS, THOUSANDS_PATTERN, one_line_errors
 from counterweight.errors import InputError
 from counterweight.market import normalize_ticker
 
@@ -106,38 +107,73 @@ class Holdings:
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, *, source: str = "<frame>") -> Holdings:
-        """Validate a raw frame (broker column names allowed) into Holdings."""
-        return _parse(frame, source)
+        """Validate a raw frame (broker column names allowed) into Holdings; errors count rows
+        as in a CSV of the frame (header = row 1)."""
+        return _parse(frame.set_axis(pd.RangeIndex(2, len(frame) + 2), axis=0), source)
 
 
+@one_line_errors
 def load_holdings(path: str | Path) -> Holdings:
-    """Read a holdings CSV or Parquet file (see the module docstring for the layout)."""
+    """Read a holdings CSV or Parquet file (see the module docstring for the layout).
+
+    The file is read by :func:`counterweight.data.importers.read_table`, so empty or duplicate
+    column names, rows with missing or extra fields, non-UTF-8 text and truncated gzip files
+    are refused with the row, as for every importer.
+    """
+    from counterweight.data.importers import read_table
+
     p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", file=p)
-    try:
-        if p.suffix.lower() in {".parquet", ".pq"}:
-            frame = pd.read_parquet(p)
-        else:
-            frame = pd.read_csv(p, dtype=str, keep_default_na=False, skip_blank_lines=True)
-    except InputError:
-        raise
-    except Exception as exc:  # a parser error is the user's file, not our bug
-        raise InputError(f"cannot read the file ({type(exc).__name__}: {exc})", file=p) from None
+    frame, _ = read_table(p, default_csv=True)
     return _parse(frame, str(p))
+
+
+MAX_SHARES_HELD = 1e12
+"""Shares of one position; more than any listed company has outstanding (about 3e10)."""
+MAX_VALUE_USD = 1e13
+"""Market value of one position or an account's cash, USD (the largest company is about 5e12)."""
+MAX_PRICE_USD = 1e7
+"""Price per share, USD (the dearest US share, BRK-A, is below 1e6)."""
+HOLDING_TICKER = re.compile(r"^[A-Z0-9^$][A-Z0-9\-=^$*#]{0,31}$")
+
+
+def _bounded(value: float, limit: float, what: str, *, file: str, row: int, column: str) -> float:
+    if np.isfinite(value) and abs(value) > limit:
+        raise InputError(
+            f"{what} {value:g} is implausibly large (at most {limit:g})",
+            file=file,
+            row=row,
+            column=column,
+        )
+    return value
 
 
 def _number(raw: object, *, file: str, row: int, column: str) -> float:
     """Parse '$1,234.50', '(12.5)', '12%'-free numbers; '' or NaN -> NaN."""
     if raw is None:
         return float("nan")
+    if isinstance(raw, (bool, np.bool_)):
+        raise InputError(f"expected a number, got '{raw}'", file=file, row=row, column=column)
     if isinstance(raw, (int, float, np.integer, np.floating)):
-        return float(raw)
+        v = float(raw)
+        if np.isinf(v):
+            raise InputError(
+                f"expected a finite number, got '{raw}'", file=file, row=row, column=column
+            )
+        return v
     s = str(raw).strip()
-    if s in {"", "-", "--", "N/A", "n/a", "NA", "nan"}:
+    if s.upper() in {"", "-", "--", "N/A", "NA", "NAN", "NULL", "NONE", "<NA>"}:
         return float("nan")
     neg = s.startswith("(") and s.endswith(")")
-    s = s.strip("()").replace("$", "").replace(",", "").replace(" ", "")
+    s = s.strip("()").replace("$", "").replace(" ", "")
+    if "," in s:
+        if not THOUSANDS_PATTERN.match(s):
+            raise InputError(
+                f"expected a number, got '{raw}' (decimal point '.', thousands ',')",
+                file=file,
+                row=row,
+                column=column,
+            )
+        s = s.replace(",", "")
     try:
         v = float(s)
     except ValueError:
@@ -153,8 +189,17 @@ def _number(raw: object, *, file: str, row: int, column: str) -> float:
 
 def _parse(frame: pd.DataFrame, source: str) -> Holdings:
     cols: dict[str, str] = {}
+    keys: dict[str, str] = {}
     for col in frame.columns:
         k = _key(col)
+        if k and k in keys:
+            raise InputError(
+                f"columns '{keys[k]}' and '{col}' name the same field; keep one",
+                file=source,
+                row=1,
+                column=str(col),
+            )
+        keys[k] = str(col)
         for field, aliases in COLUMN_ALIASES.items():
             if k in aliases and field not in cols:
                 cols[field] = str(col)
@@ -171,17 +216,26 @@ def _parse(frame: pd.DataFrame, source: str) -> Holdings:
     rows: list[tuple[str, str, float, float, float]] = []
     cash: dict[str, float] = {}
     accounts: list[str] = []
-    for i, rec in enumerate(frame.to_dict("records"), start=2):
+    rows_of = (
+        [int(r) for r in frame.index]
+        if pd.api.types.is_integer_dtype(frame.index)
+        else list(range(2, len(frame) + 2))
+    )
+    for i, rec in zip(rows_of, frame.to_dict("records"), strict=True):
         raw_t = rec.get(cols["ticker"])
         ticker_raw = (
             ""
-            if raw_t is None or (isinstance(raw_t, float) and np.isnan(raw_t))
+            if raw_t is None or (not isinstance(raw_t, str) and bool(pd.isna(raw_t)))
             else str(raw_t).strip()
         )
+        if ticker_raw in NULL_SPELLINGS:
+            ticker_raw = ""
         account = DEFAULT_ACCOUNT
         if "account" in cols:
             a = rec.get(cols["account"])
-            account = "" if a is None or (isinstance(a, float) and np.isnan(a)) else str(a).strip()
+            account = (
+                "" if a is None or (not isinstance(a, str) and bool(pd.isna(a))) else str(a).strip()
+            )
             if not account:
                 if not ticker_raw:
                     continue  # blank line
@@ -206,6 +260,20 @@ def _parse(frame: pd.DataFrame, source: str) -> Holdings:
             if "price" in cols
             else float("nan")
         )
+        shares = _bounded(
+            shares, MAX_SHARES_HELD, "shares", file=source, row=i, column=cols.get("shares", "")
+        )
+        value = _bounded(
+            value,
+            MAX_VALUE_USD,
+            "market value",
+            file=source,
+            row=i,
+            column=cols.get("market_value", ""),
+        )
+        price = _bounded(
+            price, MAX_PRICE_USD, "price", file=source, row=i, column=cols.get("price", "")
+        )
         typ = _key(rec.get(cols["type"], "")) if "type" in cols else ""
         is_cash = _key(ticker_raw).upper() in _CASH_KEYS or typ in CASH_TYPES
         if not ticker_raw and not is_cash:
@@ -216,8 +284,13 @@ def _parse(frame: pd.DataFrame, source: str) -> Holdings:
             amount = value if np.isfinite(value) else shares
             if not np.isfinite(amount):
                 raise InputError("cash row without an amount", file=source, row=i)
+            _bounded(amount, MAX_VALUE_USD, "cash", file=source, row=i, column=cols["ticker"])
             cash[account] += amount
             continue
+        if not HOLDING_TICKER.match(normalize_ticker(ticker_raw)):
+            raise InputError(
+                f"not a ticker: {ticker_raw!r}", file=source, row=i, column=cols["ticker"]
+            )
         if np.isfinite(price) and price <= 0:
             raise InputError(
                 f"price must be positive, got {price}", file=source, row=i, column=cols["price"]

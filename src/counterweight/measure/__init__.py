@@ -7,15 +7,14 @@ from their own modules so that importing this package stays light.
 
 from counterweight.measure.concentration import (
     ConcentrationHistory,
-    HistoryReading,
     concentration_history,
     effective_n,
     hhi,
     portfolio_concentration,
     top_holdings,
     top_n_shares,
-    versus_history,
 )
+from counterweight.measure.history import HistoryReading, versus_history
 from counterweight.measure.leadership import (
     Attribution,
     GroupBreadth,
@@ -30,7 +29,13 @@ from counterweight.measure.leadership import (
     sector_daily_returns,
     window_returns,
 )
-from counterweight.measure.valuation import group_valuation, valuation_history
+from counterweight.measure.valuation import (
+    earnings_gap,
+    group_valuation,
+    valuation_at,
+    valuation_history,
+    valuation_overview,
+)
 
 __all__ = [
     "Attribution",
@@ -43,6 +48,7 @@ __all__ = [
     "attribution",
     "concentration_history",
     "contributions_by",
+    "earnings_gap",
     "effective_n",
     "group_breadth",
     "group_daily_returns",
@@ -53,7 +59,9 @@ __all__ = [
     "sector_daily_returns",
     "top_holdings",
     "top_n_shares",
+    "valuation_at",
     "valuation_history",
+    "valuation_overview",
     "versus_history",
     "window_returns",
 ]

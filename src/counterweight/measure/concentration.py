@@ -15,15 +15,15 @@ are sums and do not depend on the level.
 
 Kernels take (T, K) float arrays, treat NaN as "not held" and process rows in blocks so that a
 5,000-name x 20-year panel never needs more than a few block-sized temporaries. The public API
-(:func:`concentration_history`, :func:`portfolio_concentration`, :func:`versus_history`)
-takes a :class:`~counterweight.market.Market` or labelled weights and returns labelled frames.
+(:func:`concentration_history`, :func:`portfolio_concentration`) takes a
+:class:`~counterweight.market.Market` or labelled weights and returns labelled frames. A
+reading against its own history is :mod:`counterweight.measure.history`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,10 @@ import pandas as pd
 from counterweight.errors import DataUnavailableError, InputError
 from counterweight.groups import MAG7, Group
 from counterweight.market import Market, Provenance, normalize_ticker
+
+# re-exported for compatibility: versus_history lives in measure/history.py
+from counterweight.measure.history import HistoryReading as HistoryReading
+from counterweight.measure.history import versus_history as versus_history
 
 BLOCK_ROWS = 128
 """Rows processed at once by the row-wise kernels (bounds temporary memory)."""
@@ -155,66 +159,6 @@ def count_held(weights: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class HistoryReading:
-    """A current reading placed in its own history (all values fractions except ``n_obs``).
-
-    ``percentile`` is the share of observations up to the as-of date that are <= the current
-    value (1.0 = the highest reading on record), ``average`` the mean of those observations.
-    """
-
-    name: str
-    date: pd.Timestamp
-    current: float
-    average: float
-    percentile: float
-    minimum: float
-    maximum: float
-    max_date: pd.Timestamp | None
-    since: pd.Timestamp
-    n_obs: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "date": self.date.date().isoformat(),
-            "current": self.current,
-            "average": self.average,
-            "percentile": self.percentile,
-            "min": self.minimum,
-            "max": self.maximum,
-            "max_date": None if self.max_date is None else self.max_date.date().isoformat(),
-            "since": self.since.date().isoformat(),
-            "n_obs": self.n_obs,
-        }
-
-
-def versus_history(series: pd.Series, as_of: str | pd.Timestamp | None = None) -> HistoryReading:
-    """The reading on ``as_of`` (last date on or before it) against the series up to that date.
-
-    Only observations up to ``as_of`` are used (no look-ahead). NaN observations are ignored.
-    """
-    s = series.dropna()
-    if as_of is not None:
-        s = s[s.index <= pd.Timestamp(as_of)]
-    if s.empty:
-        raise DataUnavailableError(f"no history of '{series.name}' up to {as_of}")
-    vals = s.to_numpy(dtype=np.float64)
-    cur = float(vals[-1])
-    return HistoryReading(
-        name=str(series.name),
-        date=pd.Timestamp(s.index[-1]),
-        current=cur,
-        average=float(vals.mean()),
-        percentile=float(np.mean(vals <= cur)),
-        minimum=float(vals.min()),
-        maximum=float(vals.max()),
-        max_date=pd.Timestamp(s.index[int(np.argmax(vals))]),
-        since=pd.Timestamp(s.index[0]),
-        n_obs=len(vals),
-    )
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ from counterweight.groups import MAG7
 from counterweight.market import Market
 from counterweight.measure import breadth as br
 from counterweight.measure import dispersion as ds
-from counterweight.measure.concentration import concentration_history, versus_history
+from counterweight.measure.concentration import concentration_history
+from counterweight.measure.history import versus_history
 from counterweight.measure.leadership import group_daily_returns, sector_daily_returns
 from counterweight.monitor.config import MonitorConfig
 

@@ -14,6 +14,7 @@ import pandas as pd
 from counterweight.report.html import Section
 from counterweight.report.main_report import MainReport
 from counterweight.report.terminal import MEASURE_LABELS, num, pct, txt
+from counterweight.report.valuation_section import html_sections
 
 COLORS = {
     "Mag 7": "#d1495b",
@@ -382,7 +383,8 @@ def main_sections(rep: MainReport) -> list[Section]:
         equal_vs_cap_section(rep),
         contributions_section(rep),
     ]
-    for optional in (sectors_section(rep), valuation_section(rep)):
+    later = html_sections(rep.valuation_overview, rep.as_of, rep.valuation_date)
+    for optional in (sectors_section(rep), valuation_section(rep), *later):
         if optional is not None:
             sections.append(optional)
     notes = [*rep.skipped_windows, *rep.notes]

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from counterweight.report.main_report import MainReport
+from counterweight.report.valuation_section import json_dict as valuation_json
 
 
 def _records(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -89,6 +90,9 @@ def report_to_dict(rep: MainReport, *, histories: bool = True) -> dict[str, Any]
             "(earnings = cap x EPS / price, else cap / P/E)",
             "baskets": _records(rep.valuation),
         },
+        "valuation_over_time": valuation_json(
+            rep.valuation_overview, rep.as_of, rep.valuation_date
+        ),
         "notes": list(rep.notes),
         "provenance": rep.provenance.to_dict(),
     }

@@ -42,7 +42,7 @@ from counterweight.measure.leadership import (
     sector_etf_returns,
     window_returns,
 )
-from counterweight.measure.valuation import group_valuation
+from counterweight.measure.valuation import ValuationOverview, group_valuation, valuation_overview
 
 ROLLING_DAYS = 63
 """Trading days of the rolling Mag 7 minus rest return in the charts (about 3 months)."""
@@ -79,6 +79,7 @@ class MainReport:
     etf_growth: pd.DataFrame
     valuation: pd.DataFrame | None = None
     valuation_date: pd.Timestamp | None = None
+    valuation_overview: ValuationOverview | None = None  # P/E history, earnings gap, fundamentals
     long_run: ConcentrationHistory | None = None  # a longer, coarser history (month ends)
     long_run_summary: pd.DataFrame | None = None
     long_run_label: str = ""
@@ -234,6 +235,7 @@ def build_report(
 
     valuation = None
     val_date = None
+    val_overview = None
     if not m.fundamentals.empty:
         try:
             snap_dates = pd.to_datetime(m.fundamentals["date"])
@@ -249,6 +251,15 @@ def build_report(
             )
         except DataUnavailableError as exc:
             notes.append(f"valuation: {exc}")
+        try:  # the valuation over time (see report/valuation_section.py)
+            val_overview = valuation_overview(
+                m.fundamentals,
+                as_of=m.dates[-1],
+                issuers=m.securities["issuer"].astype(str),
+                sectors=m.securities["sector"],
+            )
+        except DataUnavailableError as exc:
+            notes.append(f"valuation history: {exc}")
     else:
         notes.append("valuation: no fundamentals in the data")
 
@@ -290,6 +301,7 @@ def build_report(
         etf_growth=etf_growth,
         valuation=valuation,
         valuation_date=val_date,
+        valuation_overview=val_overview,
         long_run=long_run,
         long_run_summary=long_summary,
         long_run_label=long_history_label,

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from counterweight.report.main_report import MainReport
+from counterweight.report.valuation_section import terminal_tables
 
 WIDTH = 100
 
@@ -328,6 +329,7 @@ def render(rep: MainReport, console: Console | None = None) -> None:
         pairs_table(rep),
         sectors_table(rep),
         valuation_table(rep),
+        *terminal_tables(rep.valuation_overview, rep.as_of, rep.valuation_date),
     ]
     for t in tables:
         if t is not None:
