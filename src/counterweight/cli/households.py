@@ -201,8 +201,11 @@ def households_cmd(
     if workers is None and scheduler is None:  # small book: validate the whole file first
         check_lots_accounts(load_lots(lots), acc)
     wpath = wash_store or store or default_store_path()
-    with Store(wpath) as st:
-        windows = open_wash_windows(st, day)
+    if Path(wpath).exists():
+        with Store(wpath, read_only=True) as st:
+            windows = open_wash_windows(st, day)
+    else:
+        windows = open_wash_windows(None, day)
     job = Job(
         lots_path=str(lots),
         target=target,
