@@ -123,3 +123,11 @@ def test_provenance_carries_basis_and_data_end(tiny_market: Market) -> None:
     # slicing moves the as-of date, never the data's end
     assert sl.provenance.as_of == tiny_market.dates[0]
     assert sl.provenance.data_end == tiny_market.dates[-1]
+
+
+def test_staleness_says_when_the_as_of_is_past_the_data(tiny_market: Market) -> None:
+    end = tiny_market.dates[-1]
+    assert tiny_market.staleness(end) is None
+    assert tiny_market.staleness(None) is None
+    msg = tiny_market.staleness(end + pd.Timedelta(days=30))
+    assert msg is not None and "30 days" in msg and str(end.date()) in msg

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from counterweight.cli import main
+from counterweight.data import market_from_store
 from counterweight.data.quality import (
     BadPrintRule,
     bad_print_caveat,
@@ -20,7 +21,6 @@ from counterweight.data.quality import (
     exclude_bad_prints,
 )
 from counterweight.data.store import Store
-from counterweight.market import Market
 
 FULL = Path("/work/shared/data/full/us_universe_daily_adjclose_2016_2026.parquet")
 
@@ -179,7 +179,7 @@ def test_store_records_flags_and_every_market_says_so(
     assert (
         f"1 suspicious print(s) flagged and {'excluded' if action == 'exclude' else 'kept'}" in out
     )
-    m = Market.from_store(str(db))
+    m = market_from_store(str(db))
     spk = m.prices_frame()["SPK"]
     assert np.isnan(spk.loc["2024-01-06"]) == (action == "exclude")
     caveats = " ".join(m.provenance.caveats)
@@ -206,7 +206,7 @@ def test_exclude_after_keep_removes_the_stored_print(tmp_path: Path, write_file)
         st.import_file(f, "prices", bad_prints="keep")
     with Store(db) as st:
         st.import_file(f, "prices", bad_prints="exclude")
-    m = Market.from_store(str(db))
+    m = market_from_store(str(db))
     assert np.isnan(m.prices_frame().loc["2024-01-06", "SPK"])
     assert not any("kept as imported" in c for c in m.provenance.caveats)
 

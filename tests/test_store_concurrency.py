@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 
 from counterweight.cli import main
+from counterweight.data import market_from_store
 from counterweight.data.store import Store, StoreBusyError
 from counterweight.errors import InputError
-from counterweight.market import Market
 
 PRICES = "date,ticker,adj_close\n2024-01-02,AAA,10\n2024-01-03,AAA,11\n"
 MORE = "date,ticker,adj_close\n2024-01-04,AAA,12\n2024-01-04,BBB,5\n"
@@ -158,7 +158,7 @@ def test_reader_sees_last_commit_and_writer_waits_then_says_so(tmp_path: Path, w
     try:
         # a reader is not blocked and sees the last committed state
         assert dump(db) == before
-        assert Market.from_store(str(db)).prices_frame().shape == (2, 1)
+        assert market_from_store(str(db)).prices_frame().shape == (2, 1)
         # a second writer waits at most COUNTERWEIGHT_STORE_TIMEOUT, then one line, nothing done
         t0 = time.perf_counter()
         r = run_cli(

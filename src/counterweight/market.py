@@ -409,6 +409,23 @@ class Market:
             f"price return for {k} of {n} tickers, total return for the rest",
         )
 
+    def staleness(self, as_of: str | pd.Timestamp | None = None) -> str | None:
+        """A sentence when ``as_of`` is past the data's last date, else None.
+
+        Readings "on" a later date are the last date's: every output should say so rather than
+        report the data's last date as today.
+        """
+        end = self.provenance.data_end or (self.dates[-1] if len(self.dates) else None)
+        if as_of is None or end is None:
+            return None
+        ts = pd.Timestamp(as_of).normalize()
+        if ts <= end:
+            return None
+        return (
+            f"as of {ts.date()}: the data ends on {end.date()} ({(ts - end).days} days earlier); "
+            f"the readings are those of {end.date()}"
+        )
+
     # ------------------------------------------------------------------ slicing
     def date_position(self, date: str | pd.Timestamp | None) -> int:
         """Index of the last trading date on or before ``date`` (None: the last date)."""

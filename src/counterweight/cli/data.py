@@ -262,13 +262,30 @@ def import_(
     with progress_reporter(len(files), quiet=quiet) as report:
         # every file is read and validated before the store is touched: a bad or missing file
         # creates nothing and changes nothing
-        staged = stage_files(files, kind, bad_prints=bad_prints, progress=report.step)
+        staged = stage_files(
+            files,
+            kind,
+            bad_prints=bad_prints,
+            progress=report.step,
+            shares_outstanding=lambda: _stored_shares(store),
+        )
         with Store(store) as st:
             results = st.write_staged(staged, progress=report.step)
         for result in results:
             report.done(result.summary())
         if not quiet:
             typer.echo(f"store: {st.path}")
+
+
+def _stored_shares(store: Path | None) -> pd.Series:
+    """Shares outstanding per ticker from an existing store (for index-share float files)."""
+    from counterweight.data.store import Store, default_store_path
+
+    path = store if store is not None else default_store_path()
+    if not Path(path).exists():
+        return pd.Series(dtype=float)
+    with Store(path, read_only=True) as st:
+        return st.shares_outstanding()
 
 
 def register(app: typer.Typer) -> None:
