@@ -27,6 +27,9 @@ def _register_commands() -> None:
 
     for module in (data, report, monitor, construct, rebalance, backtest, exposure):
         module.register(app)
+    from counterweight.cli import households  # tax-aware households and transition
+
+    households.register(app)
 
 
 _register_commands()
