@@ -20,8 +20,6 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
 
-WIDTH = 100
-
 
 def _pct(x: float, signed: bool = False) -> str:
     return f"{100 * x:+.2f}%" if signed else f"{100 * x:.2f}%"
@@ -54,6 +52,8 @@ def _measure_rows(measures: pd.DataFrame) -> list[tuple[str, ...]]:
 def _render(console: Console, construction, prof, quiet: bool) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
 
+    from counterweight.report.console import print_table
+
     c = construction
     w = c.weights
     console.print(
@@ -63,14 +63,14 @@ def _render(console: Console, construction, prof, quiet: bool) -> None:  # type:
     for note in c.notes:
         console.print(f"  note: {escape(str(note))}")
     if not quiet:
-        t = Table(title="Concentration (issuer level)", width=WIDTH)
+        t = Table(title="Concentration (issuer level)")
         t.add_column("measure")
         for col in ("benchmark (cap)", "target", "change"):
             t.add_column(col, justify="right")
         for row in _measure_rows(prof.measures):
             t.add_row(*(escape(cell) for cell in row))
-        console.print(t)
-        s = Table(title="Sectors", width=WIDTH)
+        print_table(console, t, markup=True)
+        s = Table(title="Sectors")
         s.add_column("sector")
         for col in ("benchmark", "target", "change"):
             s.add_column(col, justify="right")
@@ -81,8 +81,8 @@ def _render(console: Console, construction, prof, quiet: bool) -> None:  # type:
                 _pct(row["target"]),
                 _pct(row["change"], True),
             )
-        console.print(s)
-        h = Table(title=f"Largest {len(prof.holdings)} target weights", width=WIDTH)
+        print_table(console, s, markup=True)
+        h = Table(title=f"Largest {len(prof.holdings)} target weights")
         h.add_column("ticker")
         h.add_column("name", max_width=28, overflow="ellipsis", no_wrap=True)
         h.add_column("sector", max_width=22, overflow="ellipsis", no_wrap=True)
@@ -97,9 +97,9 @@ def _render(console: Console, construction, prof, quiet: bool) -> None:  # type:
                 _pct(row["base"]),
                 _pct(row["target"]),
             )
-        console.print(h)
+        print_table(console, h, markup=True)
     if c.checks:
-        r = Table(title="Rule checks", width=WIDTH)
+        r = Table(title="Rule checks")
         r.add_column("rule", max_width=40)
         r.add_column("result", justify="center")
         r.add_column("detail", overflow="fold")
@@ -109,7 +109,7 @@ def _render(console: Console, construction, prof, quiet: bool) -> None:  # type:
                 "[green]pass[/green]" if chk.passed else "[red]FAIL[/red]",
                 escape(str(chk.detail)),
             )
-        console.print(r)
+        print_table(console, r, markup=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -166,7 +166,7 @@ def register(app: typer.Typer) -> None:
         check_as_of(market, as_of)
         construction = pol.construct(market, as_of)
         prof = profile(construction, market, top=top)
-        console = Console(width=WIDTH)
+        console = Console()  # the terminal's width (COLUMNS; 80 when piped)
         _render(console, construction, prof, quiet)
         if out is not None:
             frame = construction.weights.rename("weight").to_frame()

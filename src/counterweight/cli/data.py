@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from counterweight.cli.progress import progress_reporter
+from counterweight.report.console import print_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,9 +50,9 @@ def info(
 
         market = load_sample("monthly" if monthly else "daily")
     cov = market.coverage()
-    console = Console(width=100)
-    table = Table(title=f"{market.provenance.name}", show_header=False, width=100)
-    table.add_column("what", style="bold", width=34)
+    console = Console()  # the terminal's width (COLUMNS; 80 when piped)
+    table = Table(title=f"{market.provenance.name}", show_header=False)
+    table.add_column("what", style="bold", overflow="fold")
     table.add_column("value", overflow="fold")
     table.add_row("dates", f"{cov['dates']:,} ({cov['start']} .. {cov['end']})")
     table.add_row("tickers / issuers", f"{cov['tickers']:,} / {cov['issuers']:,}")
@@ -81,10 +82,10 @@ def info(
     if cov["factors"]:
         lo, hi = cov["factors_range"]
         table.add_row("factors", f"{' '.join(cov['factors'])} ({lo} .. {hi})")
-    console.print(table)
+    print_table(console, table, markup=True)
     check = cap_estimate_check(market)
     if not check.empty:
-        t2 = Table(title="Cap estimates vs the next snapshot (estimate / reported - 1)", width=100)
+        t2 = Table(title="Cap estimates vs the next snapshot (estimate / reported - 1)")
         for col in (
             "from",
             "to",
@@ -105,7 +106,7 @@ def info(
                 f"{r[5]:.2%}",
                 f"{r[6]:+.2%}",
             )
-        console.print(t2)
+        print_table(console, t2, markup=True)
     flags = _bad_prints(store, market)
     if flags.empty:
         console.print("[bold]Suspicious prints[/bold]: none flagged")
@@ -114,7 +115,6 @@ def info(
         t3 = Table(
             title=f"Suspicious prints: {len(flags):,} flagged in {flags['ticker'].nunique():,} "
             "ticker(s)" + (f" (first {len(shown)})" if len(flags) > len(shown) else ""),
-            width=100,
         )
         for col in ("ticker", "date", "flag", "previous", "price", "next", "move", "action"):
             t3.add_column(col, justify="left" if col in ("ticker", "flag", "action") else "right")
@@ -129,7 +129,7 @@ def info(
                 f"{r.move:+.1%}",
                 str(r.action),
             )
-        console.print(t3)
+        print_table(console, t3, markup=True)
     checked = print_self_check(console, market)
     console.print("[bold]Sources[/bold]")
     for s in market.provenance.sources:
@@ -169,7 +169,6 @@ def print_self_check(console: object, market: object) -> dict[str, pd.DataFrame]
         what = "cap-weighted members" if fund == "SPY" else "issuer-level equal weight"
         t = Table(
             title=f"Self-check: {what} vs {fund} ({check.basis} caps, data to {check.data_end})",
-            width=100,
         )
         cols = ["year", "index", fund, "gap after fee", "tracking error", "correlation"]
         if "tracking_error_vs_index" in tab.columns:
@@ -188,7 +187,7 @@ def print_self_check(console: object, market: object) -> dict[str, pd.DataFrame]
             if "tracking_error_vs_index" in tab.columns:
                 row.append(f"{r['tracking_error_vs_index']:.2%}")
             t.add_row(*row)
-        console.print(t)  # type: ignore[attr-defined]
+        print_table(console, t)  # type: ignore[arg-type]
     for miss in check.misses():
         console.print(f"  target missed: {miss}", highlight=False)  # type: ignore[attr-defined]
     return check.tables
