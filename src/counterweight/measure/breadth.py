@@ -297,8 +297,12 @@ def compound(returns: np.ndarray, window: int) -> np.ndarray:
 
 
 def share_above_moving_average(market: Market, window: int = 200) -> pd.Series:
-    """Share of eligible members whose price is above their ``window``-session average."""
-    above, elig = above_moving_average_counts(market.prices, market.members, window)
+    """Share of eligible members whose close is above their ``window``-session average.
+
+    Uses price-return closes where the market has them (:meth:`Market.breadth_prices`), as
+    published breadth series do; total-return closes otherwise."""
+    closes, _basis = market.breadth_prices()
+    above, elig = above_moving_average_counts(closes, market.members, window)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(elig > 0, above / np.maximum(elig, 1), np.nan)
     return pd.Series(share, index=market.dates, name=f"above_{window}d")
@@ -318,12 +322,15 @@ def breadth_history(
     ``ad_net`` (advancers - decliners), ``ad_line`` (its cumulative sum from the first date),
     ``ew_return`` / ``cw_return`` (member equal- and cap-weight daily returns), ``ew_minus_cw``
     and ``participation`` (share of members, eligible over the window, whose compounded return
-    over ``participation_window`` sessions beats the cap-weight index's).
+    over ``participation_window`` sessions beats the cap-weight index's). Moving averages and
+    highs / lows use price-return closes where the market has them; returns, advances and
+    participation use total return. ``frame.attrs["breadth_basis"]`` says which closes.
     """
     cols: dict[str, np.ndarray] = {}
+    closes, basis = market.breadth_prices()
     for w in ma_windows:
         cols[f"above_{w}d"] = share_above_moving_average(market, w).to_numpy()
-    highs, lows, elig = highs_lows_counts(market.prices, market.members, high_low_window)
+    highs, lows, elig = highs_lows_counts(closes, market.members, high_low_window)
     with np.errstate(invalid="ignore", divide="ignore"):
         cols["new_highs"] = np.where(elig > 0, highs / np.maximum(elig, 1), np.nan)
         cols["new_lows"] = np.where(elig > 0, lows / np.maximum(elig, 1), np.nan)
@@ -343,6 +350,7 @@ def breadth_history(
     cols["participation"] = participation(market, participation_window, cw_returns=cw)
     frame = pd.DataFrame(cols, index=market.dates)
     frame.columns.name = "breadth"
+    frame.attrs["breadth_basis"] = basis
     return frame
 
 
