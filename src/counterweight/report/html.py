@@ -109,7 +109,9 @@ def render_html(
         parts.append(
             '<section class="caveats"><h2>Data and caveats</h2>'
             f"<p>Data: {html.escape(provenance.name)}, as of "
-            f"{'' if provenance.as_of is None else provenance.as_of.date()}</p>"
+            f"{'' if provenance.as_of is None else provenance.as_of.date()}; data end "
+            f"{'unknown' if provenance.data_end is None else provenance.data_end.date()}; "
+            f"weights from {html.escape(provenance.cap_basis_label)}</p>"
             f"<h3>Sources</h3><ul>{src}</ul><h3>Caveats</h3><ul>{cav}</ul></section>"
         )
     return (

@@ -346,6 +346,13 @@ def render(rep: MainReport, console: Console | None = None) -> None:
             f"({rep.level} level)"
         )
     )
+    end = rep.provenance.data_end
+    con.print(
+        plain(
+            f"weights from {rep.provenance.cap_basis_label}; data end "
+            f"{'unknown' if end is None else end.date()}"
+        )
+    )
     tables: list[Table | None] = [
         concentration_table(rep),
         concentration_table(rep, long_run=True),
