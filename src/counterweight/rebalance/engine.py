@@ -330,7 +330,9 @@ def _book(
     if held_no_px.any():
         bad = sorted(set(pos["ticker"][held_no_px]))
         raise InputError(
-            f"no price for held {', '.join(bad[:10])}: add a price column or use a market that has them",
+            f"no price for held {', '.join(bad[:10])}: add a price column or use a market that has "
+            "them (a book of funds rebalances on its looked-through exposure with "
+            "`counterweight exposure FILE --rebalance POLICY.toml`)",
             file=holdings.source or None,
         )
     np.add.at(q0, (ai, ti), sh)
