@@ -67,6 +67,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from counterweight.data.holdings import finite_float
 from counterweight.errors import InputError
 from counterweight.market import normalize_ticker
 
@@ -176,16 +177,7 @@ def _number(raw: object, *, file: str, row: int, column: str) -> float:
         return float("nan")
     neg = s.startswith("(") and s.endswith(")")
     t = s.strip("()").replace("$", "").replace(",", "").replace("%", "").replace(" ", "")
-    try:
-        v = float(t)
-    except ValueError:
-        raise InputError(
-            f"expected a number, got '{raw}'", file=file, row=row, column=column
-        ) from None
-    if not np.isfinite(v):
-        raise InputError(
-            f"expected a finite number, got '{raw}'", file=file, row=row, column=column
-        )
+    v = finite_float(t, raw, file=file, row=row, column=column)
     return -v if neg else v
 
 

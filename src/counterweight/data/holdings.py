@@ -174,8 +174,15 @@ def _number(raw: object, *, file: str, row: int, column: str) -> float:
                 column=column,
             )
         s = s.replace(",", "")
+    v = finite_float(s, raw, file=file, row=row, column=column)
+    return -v if neg else v
+
+
+def finite_float(text: str, raw: object, *, file: str, row: int, column: str) -> float:
+    """``float(text)``, which must be finite; else an :class:`InputError` quoting ``raw`` (the
+    cell as written) at ``file``, ``row``, ``column``. Shared by the broker and fund readers."""
     try:
-        v = float(s)
+        v = float(text)
     except ValueError:
         raise InputError(
             f"expected a number, got '{raw}'", file=file, row=row, column=column
@@ -184,7 +191,7 @@ def _number(raw: object, *, file: str, row: int, column: str) -> float:
         raise InputError(
             f"expected a finite number, got '{raw}'", file=file, row=row, column=column
         )
-    return -v if neg else v
+    return v
 
 
 def _parse(frame: pd.DataFrame, source: str) -> Holdings:
