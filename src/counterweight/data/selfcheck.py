@@ -40,18 +40,12 @@ SPY after its fee, equal weight within 1.5 pp of RSP."""
 
 
 def cap_weighted_returns(market: Market) -> pd.Series:
-    """Daily returns of the cap-weighted index of the members (see module docstring)."""
-    r = market.returns
-    caps = market.caps
-    out = np.full(len(market.dates), np.nan)
-    prev = np.vstack([np.full((1, caps.shape[1]), np.nan), caps[:-1]])
-    ok = market.members & np.isfinite(prev) & np.isfinite(r)
-    w = np.where(ok, prev, 0.0)
-    tot = w.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = (w * np.where(ok, r, 0.0)).sum(axis=1) / tot
-    out[tot <= 0] = np.nan
-    return pd.Series(out, index=market.dates, name="cap-weighted members")
+    """Daily returns of the cap-weighted index of the members (see module docstring): the
+    basket kernel every measure uses (:func:`counterweight.measure.breadth.index_returns`)."""
+    from counterweight.measure.breadth import index_returns
+
+    _, cw = index_returns(market.returns, market.caps, market.members)
+    return pd.Series(cw, index=market.dates, name="cap-weighted members")
 
 
 def rebalance_positions(dates: pd.DatetimeIndex) -> np.ndarray:
