@@ -23,11 +23,9 @@ DEFAULT_POLICIES = ["cap", "equal"]
 
 
 def _pct(v: Any, digits: int = 2) -> str:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return "–"
-    return f"{x:.{digits}%}" if math.isfinite(x) else "–"
+    from counterweight.report.formats import pct
+
+    return pct(v, digits)
 
 
 def _ratio(v: Any) -> str:

@@ -67,13 +67,13 @@ def _target(
 
 
 def _pct(x: Any, digits: int = 2, signed: bool = False) -> str:
-    from counterweight.report.terminal import pct
+    from counterweight.report.formats import pct
 
     return pct(x, digits, signed)
 
 
 def _usd(x: Any) -> str:
-    from counterweight.report.terminal import num
+    from counterweight.report.formats import num
 
     return num(x, 0)
 

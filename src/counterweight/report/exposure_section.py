@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from counterweight.exposure.analysis import ExposureReport
+from counterweight.report.formats import num, pct, txt
 from counterweight.report.html import Section
-from counterweight.report.terminal import num, pct, txt
 
 if TYPE_CHECKING:
     from counterweight.rebalance.lookthrough import LookThroughRebalance

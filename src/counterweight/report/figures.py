@@ -12,9 +12,10 @@ from typing import Any
 import pandas as pd
 
 from counterweight.report.caveats import unique_lines
+from counterweight.report.formats import num, pct, txt
 from counterweight.report.html import Section
 from counterweight.report.main_report import MainReport
-from counterweight.report.terminal import MEASURE_LABELS, num, pct, txt
+from counterweight.report.terminal import MEASURE_LABELS
 from counterweight.report.valuation_section import html_sections
 
 COLORS = {

@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 from rich.table import Table
 
+from counterweight.report.formats import num, pct
 from counterweight.report.html import Section
-from counterweight.report.terminal import num, pct
 
 
 def households_table(summary: pd.DataFrame, top: int = 15) -> Table:

@@ -8,9 +8,6 @@ number is cut and no text is read as rich markup.
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
@@ -18,40 +15,11 @@ from rich.text import Text
 
 from counterweight.report.caveats import caveat_lines, unique_lines
 from counterweight.report.console import LABEL_MIN, fit_table, plain, print_table
+from counterweight.report.formats import num, pct, txt
 from counterweight.report.main_report import MainReport
 from counterweight.report.valuation_section import terminal_tables
 
-__all__ = ["LABEL_MIN", "fit_table", "print_table", "render"]
-
-
-def pct(x: Any, digits: int = 1, signed: bool = False) -> str:
-    """A fraction as percent text ("12.3%"); NaN as an en dash."""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "–"
-    if not math.isfinite(v):
-        return "–"
-    return f"{v:+.{digits}%}" if signed else f"{v:.{digits}%}"
-
-
-def txt(x: Any) -> str:
-    """A label as text; missing (None, NaN, "nan") as an en dash."""
-    if (
-        x is None
-        or (isinstance(x, float) and not math.isfinite(x))
-        or str(x) in ("nan", "None", "")
-    ):
-        return "–"
-    return str(x)
-
-
-def num(x: Any, digits: int = 1) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "–"
-    return f"{v:,.{digits}f}" if math.isfinite(v) else "–"
+__all__ = ["LABEL_MIN", "fit_table", "num", "pct", "print_table", "render", "txt"]
 
 
 MEASURE_LABELS = {

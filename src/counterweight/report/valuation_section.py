@@ -18,6 +18,7 @@ from rich.table import Table
 
 from counterweight.measure.fundamentals import SnapshotSpacing
 from counterweight.measure.valuation import ValuationOverview
+from counterweight.report.formats import num, pct
 
 GAP_DAYS = 92
 """Gaps between snapshots longer than this break the chart lines (no false continuity)."""
@@ -31,24 +32,6 @@ AMOUNT_LABELS = {
     "ebitda": "EBITDA",
     "dividends": "dividends",
 }
-
-
-def _pct(x: Any, digits: int = 1, signed: bool = False) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "–"
-    if not math.isfinite(v):
-        return "–"
-    return f"{v:+.{digits}%}" if signed else f"{v:.{digits}%}"
-
-
-def _num(x: Any, digits: int = 1) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "–"
-    return f"{v:,.{digits}f}" if math.isfinite(v) else "–"
 
 
 def _date(x: Any) -> str:
@@ -160,12 +143,12 @@ def terminal_tables(
         for name, row in s.iterrows():
             t.add_row(
                 str(name),
-                _num(row["current"]),
-                _num(row["average"]),
-                _pct(row["percentile"], 0),
-                _num(row["min"]),
+                num(row["current"]),
+                num(row["average"]),
+                pct(row["percentile"], 0),
+                num(row["min"]),
                 str(row["min_date"]),
-                _num(row["max"]),
+                num(row["max"]),
                 str(row["max_date"]),
             )
         out.append(t)
@@ -187,12 +170,12 @@ def terminal_tables(
         t.add_row(
             str(label),
             _date(row["start"]),
-            _num(row["years"], 2),
-            _pct(row.get(g.group), 1, True),
-            _pct(row.get("Rest"), 1, True),
-            _pct(row["gap"], 1, True),
-            _pct(row.get(f"{g.group} (annualised)"), 1, True),
-            _pct(row.get("Rest (annualised)"), 1, True),
+            num(row["years"], 2),
+            pct(row.get(g.group), 1, True),
+            pct(row.get("Rest"), 1, True),
+            pct(row["gap"], 1, True),
+            pct(row.get(f"{g.group} (annualised)"), 1, True),
+            pct(row.get("Rest (annualised)"), 1, True),
         )
     out.append(t)
     r = ov.fundamentals
@@ -213,13 +196,13 @@ def terminal_tables(
         row = lv.loc[name]
         t.add_row(
             str(name),
-            _num(row["pe"]),
-            _num(row["ps"], 2),
-            _num(row["pb"], 2),
-            _pct(row["net_margin"]),
-            _pct(row["roe"]),
-            _pct(row["ebitda_margin"]),
-            _pct(row["dividend_yield"], 2),
+            num(row["pe"]),
+            num(row["ps"], 2),
+            num(row["pb"], 2),
+            pct(row["net_margin"]),
+            pct(row["roe"]),
+            pct(row["ebitda_margin"]),
+            pct(row["dividend_yield"], 2),
         )
     out.append(t)
     if r.window.available:
@@ -235,7 +218,7 @@ def terminal_tables(
             gr = r.growth.loc[name]
             t.add_row(
                 str(name),
-                *(_pct(gr.get(a), 1, True) for a in ("earnings", "revenue", "ebitda", "dividends")),
+                *(pct(gr.get(a), 1, True) for a in ("earnings", "revenue", "ebitda", "dividends")),
             )
         out.append(t)
     notes = Table(
@@ -361,13 +344,13 @@ def html_sections(
         {
             "from": [_date(x) for x in g.windows["start"]],
             "to": [_date(x) for x in g.windows["end"]],
-            "years": [_num(x, 2) for x in g.windows["years"]],
-            **{c: [_pct(x, 1, True) for x in g.windows[c]] for c in cols},
-            f"{g.group} - Rest": [_pct(x, 1, True) for x in g.windows["gap"]],
+            "years": [num(x, 2) for x in g.windows["years"]],
+            **{c: [pct(x, 1, True) for x in g.windows[c]] for c in cols},
+            f"{g.group} - Rest": [pct(x, 1, True) for x in g.windows["gap"]],
             f"{g.group} annualised": [
-                _pct(x, 1, True) for x in g.windows[f"{g.group} (annualised)"]
+                pct(x, 1, True) for x in g.windows[f"{g.group} (annualised)"]
             ],
-            "Rest annualised": [_pct(x, 1, True) for x in g.windows["Rest (annualised)"]]
+            "Rest annualised": [pct(x, 1, True) for x in g.windows["Rest (annualised)"]]
             if "Rest (annualised)" in g.windows
             else "–",
             "unavailable because": [r or "" for r in g.windows["reason"]],
@@ -378,11 +361,11 @@ def html_sections(
     hist_table = (
         pd.DataFrame(
             {
-                "P/E": [_num(x) for x in s["current"]],
-                "average": [_num(x) for x in s["average"]],
-                "percentile": [_pct(x, 0) for x in s["percentile"]],
-                "min": [f"{_num(a)} ({d})" for a, d in zip(s["min"], s["min_date"], strict=True)],
-                "max": [f"{_num(a)} ({d})" for a, d in zip(s["max"], s["max_date"], strict=True)],
+                "P/E": [num(x) for x in s["current"]],
+                "average": [num(x) for x in s["average"]],
+                "percentile": [pct(x, 0) for x in s["percentile"]],
+                "min": [f"{num(a)} ({d})" for a, d in zip(s["min"], s["min_date"], strict=True)],
+                "max": [f"{num(a)} ({d})" for a, d in zip(s["max"], s["max_date"], strict=True)],
             },
             index=pd.Index([str(i) for i in s.index], name="basket"),
         )
@@ -393,15 +376,15 @@ def html_sections(
     lv = r.levels
     fund_table = pd.DataFrame(
         {
-            "P/E": [_num(x) for x in lv["pe"]],
-            "P/S": [_num(x, 2) for x in lv["ps"]],
-            "P/B": [_num(x, 2) for x in lv["pb"]],
-            "net margin": [_pct(x) for x in lv["net_margin"]],
-            "ROE": [_pct(x) for x in lv["roe"]],
-            "EBITDA margin": [_pct(x) for x in lv["ebitda_margin"]],
-            "dividend yield": [_pct(x, 2) for x in lv["dividend_yield"]],
+            "P/E": [num(x) for x in lv["pe"]],
+            "P/S": [num(x, 2) for x in lv["ps"]],
+            "P/B": [num(x, 2) for x in lv["pb"]],
+            "net margin": [pct(x) for x in lv["net_margin"]],
+            "ROE": [pct(x) for x in lv["roe"]],
+            "EBITDA margin": [pct(x) for x in lv["ebitda_margin"]],
+            "dividend yield": [pct(x, 2) for x in lv["dividend_yield"]],
             **{
-                f"{AMOUNT_LABELS[a]} growth": [_pct(r.growth[a].get(i), 1, True) for i in lv.index]
+                f"{AMOUNT_LABELS[a]} growth": [pct(r.growth[a].get(i), 1, True) for i in lv.index]
                 for a in ("earnings", "revenue", "ebitda", "dividends")
             },
         },
