@@ -327,9 +327,11 @@ def breadth_history(
     participation use total return. ``frame.attrs["breadth_basis"]`` says which closes.
     """
     cols: dict[str, np.ndarray] = {}
-    closes, basis = market.breadth_prices()
+    closes, basis = market.breadth_prices()  # once: every window and the highs / lows share it
     for w in ma_windows:
-        cols[f"above_{w}d"] = share_above_moving_average(market, w).to_numpy()
+        above, ma_elig = above_moving_average_counts(closes, market.members, w)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cols[f"above_{w}d"] = np.where(ma_elig > 0, above / np.maximum(ma_elig, 1), np.nan)
     highs, lows, elig = highs_lows_counts(closes, market.members, high_low_window)
     with np.errstate(invalid="ignore", divide="ignore"):
         cols["new_highs"] = np.where(elig > 0, highs / np.maximum(elig, 1), np.nan)
