@@ -29,8 +29,8 @@ from counterweight.data.sample import (
     _read_wide,
     _wide,
 )
-from counterweight.data.selfcheck import self_check
 from counterweight.market import Market, Provenance
+from counterweight.measure.selfcheck import self_check
 
 
 def variant(*, screened: bool, floated: bool) -> Market:

@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 
 import counterweight as cw
-from counterweight.data.selfcheck import (
+from counterweight.market import Market
+from counterweight.measure.selfcheck import (
     cap_weighted_returns,
     compare,
     equal_weight_returns,
     rebalance_positions,
     self_check,
 )
-from counterweight.market import Market
 
 
 def _synthetic(seed: int = 3) -> Market:

@@ -157,11 +157,11 @@ def info(
 
 
 def print_self_check(console: object, market: object) -> dict[str, pd.DataFrame]:
-    """Print the member indices against SPY and RSP (see data.selfcheck); returns the tables."""
+    """Print the member indices against SPY and RSP (see measure.selfcheck); returns the tables."""
     from rich.table import Table
 
-    from counterweight.data.selfcheck import self_check
     from counterweight.market import Market
+    from counterweight.measure.selfcheck import self_check
 
     assert isinstance(market, Market)
     check = self_check(market)
